@@ -1,0 +1,40 @@
+# Two commands do everything on a fresh machine:
+#   make demo   build, then collect rows into ./modeldata and show where they went
+#   make test   build, then every check: cargo test, ruff, mypy, stubtest, pytest
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUST_SOURCES := $(shell find rust -name '*.rs') Cargo.toml
+
+.PHONY: demo test bench lint build clean
+
+$(VENV)/.ready: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=25.1"
+	$(PY) -m pip install -q "maturin>=1.9.4,<2" --group testing --group linting
+	touch $@
+
+# Release build: the benchmarks and the demo measure what users get.
+$(VENV)/.built: $(VENV)/.ready $(RUST_SOURCES)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+build: $(VENV)/.built
+
+demo: build
+	$(PY) examples/quickstart.py
+
+lint: $(VENV)/.ready
+	$(VENV)/bin/ruff check python tests benches examples
+	$(VENV)/bin/ruff format --check python tests benches examples
+	$(VENV)/bin/mypy
+
+test: build lint
+	cargo test --quiet
+	$(PY) -m mypy.stubtest modeltap._native
+	$(PY) -m pytest
+
+bench: build
+	$(PY) -m pytest benches --benchmark-enable --benchmark-columns=min,median,mean,stddev,rounds
+
+clean:
+	rm -rf $(VENV) target

@@ -1,0 +1,77 @@
+"""modeltap: record what deployed models see and say, at full speed.
+
+>>> import modeltap, numpy as np
+>>> inputs = modeltap.Collector("best_model", designation="inputs", feature_names=["a", "b"])
+>>> corr = inputs.collect(np.array([[1.0, 2.0]]))
+
+Rows are queued without copying, encoded to CSV on a native thread and appended to day (or
+hour) files of a store: ``./modeldata`` by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modeltap import lifecycle
+from modeltap._native import Correlation
+from modeltap.collector import Collector
+from modeltap.stores import LocalStore, Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Collector",
+    "Correlation",
+    "LocalStore",
+    "Store",
+    "close",
+    "configure",
+    "flush",
+    "stats",
+]
+
+
+def configure(store: Store | None = None, **options: Any) -> None:
+    """Sets the process-wide pipeline's options and default store.
+
+    >>> modeltap.configure(store=modeltap.LocalStore("/var/modeldata"), flush_interval=2.0)
+
+    Options: ``capacity`` (collect() calls the queue holds, default 65,536), ``chunk_bytes``
+    (a file append once a chunk reaches this size, default 4 MiB), ``flush_interval`` (seconds
+    a row may wait in memory before it is written, default 5; also the most a SIGKILL can
+    lose), ``max_sealed`` (chunks waiting for the store before the encoder pauses, default 64).
+    The running pipeline is flushed and closed first; existing collectors carry on in the new one.
+    """
+    lifecycle.configure(store, **options)
+
+
+def flush(timeout: float | None = 30.0) -> bool:
+    """Waits until every row collected before this call is in its store (and fsynced).
+
+    >>> modeltap.flush()
+    True
+
+    Returns False if that did not happen within ``timeout`` seconds.
+    """
+    return lifecycle.flush(timeout)
+
+
+def close(timeout: float | None = 30.0) -> bool:
+    """Flushes and stops the pipeline; later ``collect()`` calls are dropped and counted.
+
+    >>> modeltap.close()
+    True
+
+    Runs by itself at interpreter exit and on SIGTERM.
+    """
+    return lifecycle.close(timeout)
+
+
+def stats() -> dict[str, Any]:
+    """Counters of the process's pipeline: rows collected, dropped (by reason), encoded,
+    written; bytes; queue depth.
+
+    >>> modeltap.stats()["rows_written"]
+    0
+    """
+    return lifecycle.pipeline().stats()

@@ -1,0 +1,121 @@
+//! What one `collect()` call hands the encoder: a table of rows, read in place.
+//!
+//! Numeric, bool, datetime and fixed-width unicode arrays are described by a pointer and
+//! strides into memory the caller still owns; the record carries an owner that keeps that
+//! memory alive until the encoder is done. Values that only exist as interpreter objects
+//! (object arrays) arrive already rendered as CSV fields, since reading them needs the GIL.
+
+use crate::encode::DateUnit;
+
+/// The element type of a strided column, as numpy lays it out (native byte order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F16,
+    F32,
+    F64,
+    DateTime(DateUnit),
+    /// Fixed-width UCS4 strings of this many code points.
+    Unicode(usize),
+}
+
+impl Kind {
+    pub fn item_size(self) -> usize {
+        match self {
+            Kind::Bool | Kind::I8 | Kind::U8 => 1,
+            Kind::I16 | Kind::U16 | Kind::F16 => 2,
+            Kind::I32 | Kind::U32 | Kind::F32 => 4,
+            Kind::I64 | Kind::U64 | Kind::F64 | Kind::DateTime(_) => 8,
+            Kind::Unicode(n) => 4 * n,
+        }
+    }
+}
+
+/// A column (or a whole 2-D block) of values read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub ptr: *const u8,
+    pub kind: Kind,
+    /// Byte distance between rows.
+    pub row_stride: isize,
+    /// Byte distance between columns (unused for a single column).
+    pub col_stride: isize,
+}
+
+/// Fields rendered on the scoring thread, CSV-escaped, one string per row.
+#[derive(Clone, Debug, Default)]
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    /// `ends[i]` is where row i's field ends in `bytes`.
+    pub ends: Vec<usize>,
+}
+
+impl Rendered {
+    pub fn field(&self, row: usize) -> &[u8] {
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.bytes[start..self.ends[row]]
+    }
+
+    /// Closes the field whose bytes were just written.
+    pub fn end_field(&mut self) {
+        self.ends.push(self.bytes.len());
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Column {
+    View(View),
+    Rendered(Rendered),
+}
+
+#[derive(Clone, Debug)]
+pub enum Batch {
+    /// A 2-D array of one kind: the common case, without per-column allocation.
+    Block { view: View, rows: usize, cols: usize },
+    /// Heterogeneous columns (data frames, object arrays), all `rows` long.
+    Columns { rows: usize, columns: Vec<Column> },
+}
+
+// SAFETY: the raw pointers address memory that the record's owner keeps alive and that no one
+// frees while the record exists; the encoder only reads it.
+unsafe impl Send for Batch {}
+
+impl Batch {
+    pub fn rows(&self) -> usize {
+        match self {
+            Batch::Block { rows, .. } | Batch::Columns { rows, .. } => *rows,
+        }
+    }
+
+    pub fn cols(&self) -> usize {
+        match self {
+            Batch::Block { cols, .. } => *cols,
+            Batch::Columns { columns, .. } => columns.len(),
+        }
+    }
+
+    /// A block over a slice the caller keeps alive: rows × cols, C order.
+    pub fn from_slice<T>(values: &[T], kind: Kind, rows: usize, cols: usize) -> Batch {
+        assert_eq!(values.len(), rows * cols);
+        assert_eq!(std::mem::size_of::<T>(), kind.item_size());
+        let size = kind.item_size() as isize;
+        Batch::Block {
+            view: View {
+                ptr: values.as_ptr().cast(),
+                kind,
+                row_stride: size * cols as isize,
+                col_stride: size,
+            },
+            rows,
+            cols,
+        }
+    }
+}

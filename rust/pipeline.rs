@@ -1,0 +1,467 @@
+//! The pipeline: scoring threads push records into the ring, one encoder thread turns them
+//! into chunks, and whoever uploads takes the chunks from `next_output`.
+//!
+//! `O` is what keeps a record's memory alive (a reference to a numpy array in the Python
+//! build). The encoder never drops one: it hands each back through `pop_released`, so that the
+//! Python side can release it while attached to the interpreter.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_queue::SegQueue;
+use parking_lot::{Mutex, RwLock};
+
+use crate::chunk::{Chunk, Chunker};
+use crate::clock::{Clock, Partitioning};
+use crate::record::{Correlation, Record};
+use crate::ring::{Message, Refused, Ring};
+use crate::stats::{Drop, Stats};
+use crate::stream::{MetaColumn, StreamConfig};
+
+/// How often an idle encoder looks at the clock, for partition ends.
+const TICK: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Records (collect calls) the ring holds before `collect()` drops or waits.
+    pub capacity: usize,
+    /// A chunk is sealed once it holds this many bytes.
+    pub chunk_bytes: usize,
+    /// ... or once it has been open this long.
+    pub flush_interval: Duration,
+    /// Sealed chunks waiting for the uploader before the encoder pauses (and the ring fills).
+    pub max_sealed: usize,
+    pub clock: Clock,
+    /// Random per process; the high half of every generated correlation id.
+    pub nonce: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            capacity: 65_536,
+            chunk_bytes: 4 << 20,
+            flush_interval: Duration::from_secs(5),
+            max_sealed: 64,
+            clock: Clock::System,
+            nonce: 0,
+        }
+    }
+}
+
+/// What the encoder hands on, in order.
+#[derive(Debug)]
+pub enum Output {
+    Chunk(Chunk),
+    /// Every record pushed before `flush()` returned this ticket is in a chunk handed on above.
+    Flushed(u64),
+    /// The encoder has stopped; nothing follows.
+    Closed,
+}
+
+pub struct Pipeline<O: Send + 'static> {
+    ring: Arc<Ring<O>>,
+    output: Receiver<Output>,
+    released: Arc<SegQueue<O>>,
+    stats: Arc<Stats>,
+    gauges: Arc<Gauges>,
+    clock: Clock,
+    nonce: u64,
+    counter: AtomicU64,
+    tickets: AtomicU64,
+    streams: AtomicU32,
+    /// `true` once closed. Producers hold it for reading while they push, so that nothing can
+    /// slip into the ring behind the `Close` message.
+    closed: RwLock<bool>,
+    close_sent: AtomicBool,
+    encoder: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the encoder reports about work in progress.
+#[derive(Default, Debug)]
+pub struct Gauges {
+    pub open_chunks: AtomicU64,
+    pub open_bytes: AtomicU64,
+}
+
+impl<O: Send + 'static> Pipeline<O> {
+    pub fn start(config: Config) -> std::io::Result<Self> {
+        let ring = Arc::new(Ring::new(config.capacity));
+        let (out_tx, out_rx) = bounded(config.max_sealed.max(1));
+        let released = Arc::new(SegQueue::new());
+        let stats = Arc::new(Stats::default());
+        let gauges = Arc::new(Gauges::default());
+        let encoder = Encoder {
+            ring: ring.clone(),
+            output: out_tx,
+            released: released.clone(),
+            stats: stats.clone(),
+            gauges: gauges.clone(),
+            clock: config.clock.clone(),
+            chunker: Chunker::new(config.chunk_bytes, config.flush_interval),
+        };
+        let handle = std::thread::Builder::new().name("modeltap-encoder".into()).spawn(move || encoder.run())?;
+        Ok(Pipeline {
+            ring,
+            output: out_rx,
+            released,
+            stats,
+            gauges,
+            clock: config.clock,
+            nonce: config.nonce,
+            counter: AtomicU64::new(0),
+            tickets: AtomicU64::new(0),
+            streams: AtomicU32::new(0),
+            closed: RwLock::new(false),
+            close_sent: AtomicBool::new(false),
+            encoder: Mutex::new(Some(handle)),
+        })
+    }
+
+    pub fn register(&self, partitioning: Partitioning, meta: Vec<MetaColumn>, ncols: usize) -> Arc<StreamConfig> {
+        let id = self.streams.fetch_add(1, Relaxed);
+        Arc::new(StreamConfig::new(id, partitioning, meta, ncols))
+    }
+
+    /// New ids and the current time for a request.
+    pub fn correlation(&self, prefix: Option<Arc<str>>, request_id: Option<Arc<str>>) -> Correlation {
+        Correlation {
+            nonce: self.nonce,
+            counter: self.counter.fetch_add(1, Relaxed),
+            ts_ns: self.clock.now_ns(),
+            prefix,
+            request_id,
+        }
+    }
+
+    /// Offers a record to the ring: at once (`wait: None`) or waiting up to `wait` for room.
+    /// A refused record comes back with the reason, already counted.
+    pub fn submit(&self, rec: Record<O>, wait: Option<Duration>) -> Result<(), (Drop, Record<O>)> {
+        let rows = rec.rows();
+        let closed = self.closed.read();
+        if *closed {
+            self.stats.dropped(Drop::Closed, rows);
+            return Err((Drop::Closed, rec));
+        }
+        // Counted before the push so that `rows_encoded` never runs ahead of it.
+        Stats::add(&self.stats.rows_collected, rows);
+        let pushed = match wait {
+            None => self.ring.try_push(Message::Record(rec)),
+            Some(t) => self.ring.push_timeout(Message::Record(rec), t),
+        };
+        drop(closed);
+        match pushed {
+            Ok(()) => {
+                Stats::add(&self.stats.records_collected, 1);
+                Ok(())
+            }
+            Err(refused) => {
+                self.stats.rows_collected.fetch_sub(rows as u64, Relaxed);
+                let why = match (&refused, wait) {
+                    (Refused::Full(_), None) => Drop::RingFull,
+                    (Refused::Full(_), Some(_)) => Drop::Timeout,
+                    (Refused::Disconnected(_), _) => Drop::Closed,
+                };
+                self.stats.dropped(why, rows);
+                match refused {
+                    Refused::Full(Message::Record(r)) | Refused::Disconnected(Message::Record(r)) => Err((why, r)),
+                    _ => unreachable!("a record goes in, a record comes back"),
+                }
+            }
+        }
+    }
+
+    /// Asks the encoder to seal everything collected so far; the returned ticket comes out of
+    /// `next_output` as `Output::Flushed` after those chunks. `None` when the ring stayed full
+    /// for `timeout` or the pipeline is closed.
+    pub fn flush(&self, timeout: Duration) -> Option<u64> {
+        if self.close_sent.load(Relaxed) {
+            return None;
+        }
+        let ticket = self.tickets.fetch_add(1, Relaxed) + 1;
+        self.ring.push_timeout(Message::Flush(ticket), timeout).ok().map(|_| ticket)
+    }
+
+    /// Refuses new records from now on and asks the encoder to seal everything and stop.
+    /// False when the ring stayed full for `timeout` (call again to retry).
+    pub fn close(&self, timeout: Duration) -> bool {
+        *self.closed.write() = true;
+        if self.close_sent.load(Relaxed) {
+            return true;
+        }
+        let sent = self.ring.push_timeout(Message::Close, timeout).is_ok();
+        self.close_sent.store(sent, Relaxed);
+        sent
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.closed.read()
+    }
+
+    /// The encoder's next output, waiting up to `timeout`.
+    pub fn next_output(&self, timeout: Duration) -> Option<Output> {
+        self.output.recv_timeout(timeout).ok()
+    }
+
+    /// One owner the encoder is done with.
+    pub fn pop_released(&self) -> Option<O> {
+        self.released.pop()
+    }
+
+    /// Waits for the encoder thread to end (after `Output::Closed`).
+    pub fn join(&self) {
+        if let Some(h) = self.encoder.lock().take() {
+            let _ = h.join();
+        }
+    }
+
+    pub fn stats(&self) -> Vec<(&'static str, u64)> {
+        let mut s = self.stats.snapshot();
+        s.push(("ring_depth", self.ring.len() as u64));
+        s.push(("ring_capacity", self.ring.capacity() as u64));
+        s.push(("open_chunks", self.gauges.open_chunks.load(Relaxed)));
+        s.push(("open_bytes", self.gauges.open_bytes.load(Relaxed)));
+        s
+    }
+
+    pub fn stats_ref(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}
+
+impl<O: Send + 'static> std::ops::Drop for Pipeline<O> {
+    fn drop(&mut self) {
+        // Let the thread end on its own; joining here could wait on an uploader that is gone.
+        if !self.close_sent.load(Relaxed) {
+            let _ = self.ring.try_push(Message::Close);
+        }
+    }
+}
+
+struct Encoder<O> {
+    ring: Arc<Ring<O>>,
+    output: Sender<Output>,
+    released: Arc<SegQueue<O>>,
+    stats: Arc<Stats>,
+    gauges: Arc<Gauges>,
+    clock: Clock,
+    chunker: Chunker,
+}
+
+impl<O> Encoder<O> {
+    fn run(mut self) {
+        let mut sealed = Vec::new();
+        let mut next_check = Instant::now() + TICK;
+        loop {
+            let deadline = self.chunker.next_deadline().map_or(next_check, |d| d.min(next_check));
+            let msg = self.ring.pop_until(deadline);
+            let idle = msg.is_none();
+            let now = Instant::now();
+            match msg {
+                Some(Message::Record(mut rec)) => {
+                    self.chunker.append(&rec, now, &mut sealed);
+                    Stats::add(&self.stats.rows_encoded, rec.rows());
+                    if let Some(owner) = rec.owner.take() {
+                        self.released.push(owner);
+                    }
+                }
+                Some(Message::Flush(ticket)) => {
+                    self.chunker.seal_all(&mut sealed);
+                    self.emit(&mut sealed);
+                    let _ = self.output.send(Output::Flushed(ticket));
+                }
+                Some(Message::Close) => {
+                    self.chunker.seal_all(&mut sealed);
+                    self.emit(&mut sealed);
+                    self.update_gauges();
+                    let _ = self.output.send(Output::Closed);
+                    return;
+                }
+                None => {}
+            }
+            if now >= next_check || idle {
+                self.chunker.seal_due(now, self.clock.now_ns(), &mut sealed);
+                self.update_gauges();
+                next_check = now + TICK;
+            }
+            self.emit(&mut sealed);
+        }
+    }
+
+    fn emit(&mut self, sealed: &mut Vec<Chunk>) {
+        for chunk in sealed.drain(..) {
+            Stats::add(&self.stats.bytes_encoded, chunk.data.len());
+            Stats::add(&self.stats.chunks_sealed, 1);
+            // Blocks while the uploader is behind: the ring then fills and drops are counted.
+            if self.output.send(Output::Chunk(chunk)).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn update_gauges(&self) {
+        self.gauges.open_chunks.store(self.chunker.open_chunks() as u64, Relaxed);
+        self.gauges.open_bytes.store(self.chunker.open_bytes() as u64, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{Batch, Kind};
+
+    const MIDNIGHT: i64 = 1_709_251_200_000_000_000; // 2024-03-01T00:00:00Z
+
+    fn pipeline(capacity: usize) -> Pipeline<Arc<Vec<f64>>> {
+        Pipeline::start(Config {
+            capacity,
+            clock: Clock::manual(MIDNIGHT - 1_000_000),
+            nonce: 9,
+            ..Config::default()
+        })
+        .unwrap()
+    }
+
+    fn record(p: &Pipeline<Arc<Vec<f64>>>, s: &Arc<StreamConfig>, values: Vec<f64>) -> Record<Arc<Vec<f64>>> {
+        let values = Arc::new(values);
+        Record {
+            stream: s.clone(),
+            correlation: p.correlation(None, None),
+            batch: Batch::from_slice(&values, Kind::F64, values.len(), 1),
+            owner: Some(values),
+        }
+    }
+
+    fn drain(p: &Pipeline<Arc<Vec<f64>>>, until_ticket: Option<u64>) -> Vec<Chunk> {
+        let mut chunks = Vec::new();
+        loop {
+            match p.next_output(Duration::from_secs(10)).expect("the encoder answers") {
+                Output::Chunk(c) => chunks.push(c),
+                Output::Flushed(t) if Some(t) == until_ticket => return chunks,
+                Output::Flushed(_) => {}
+                Output::Closed => return chunks,
+            }
+        }
+    }
+
+    #[test]
+    fn flush_delivers_everything_before_it_across_midnight() {
+        let p = pipeline(1024);
+        let s = p.register(Partitioning::Day, vec![MetaColumn::Row], 1);
+        p.submit(record(&p, &s, vec![1.0, 2.0]), None).ok().unwrap();
+        p.clock().set_ns(MIDNIGHT);
+        p.submit(record(&p, &s, vec![3.0]), None).ok().unwrap();
+        let t = p.flush(Duration::from_secs(1));
+        let chunks = drain(&p, t);
+        let text: Vec<_> = chunks.iter().map(|c| (c.partition.civil().2, String::from_utf8_lossy(&c.data).into_owned())).collect();
+        assert_eq!(text, [(29, "1.0,0\n2.0,1\n".to_string()), (1, "3.0,0\n".to_string())]);
+        // Owners come back to be released where it is safe.
+        let mut released = 0;
+        while p.pop_released().is_some() {
+            released += 1;
+        }
+        assert_eq!(released, 2);
+        assert!(p.close(Duration::from_secs(1)));
+        assert!(drain(&p, None).is_empty());
+        p.join();
+    }
+
+    #[test]
+    fn a_full_ring_drops_without_blocking_and_counts_every_row() {
+        // A ring of 1 and an encoder held up by a full output channel.
+        let p: Pipeline<Arc<Vec<f64>>> = Pipeline::start(Config {
+            capacity: 1,
+            chunk_bytes: 1,
+            max_sealed: 1,
+            ..Config::default()
+        })
+        .unwrap();
+        let s = p.register(Partitioning::Day, vec![], 1);
+        let t0 = Instant::now();
+        let (mut ok, mut dropped) = (0u64, 0u64);
+        for _ in 0..10_000 {
+            match p.submit(record(&p, &s, vec![1.0, 2.0, 3.0]), None) {
+                Ok(()) => ok += 3,
+                Err((Drop::RingFull, _)) => dropped += 3,
+                Err((why, _)) => panic!("{why:?}"),
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "never blocks");
+        assert!(dropped > 0);
+        let stats: std::collections::HashMap<_, _> = p.stats().into_iter().collect();
+        assert_eq!(stats["rows_dropped_ring_full"], dropped);
+        assert_eq!(stats["rows_collected"], ok);
+        p.close(Duration::from_millis(1));
+    }
+
+    #[test]
+    fn block_policy_waits_then_counts_a_timeout() {
+        let p: Pipeline<Arc<Vec<f64>>> =
+            Pipeline::start(Config { capacity: 1, chunk_bytes: 1, max_sealed: 1, ..Config::default() }).unwrap();
+        let s = p.register(Partitioning::Day, vec![], 1);
+        let mut timeouts = 0;
+        for _ in 0..20 {
+            if let Err((why, _)) = p.submit(record(&p, &s, vec![1.0]), Some(Duration::from_millis(5))) {
+                assert_eq!(why, Drop::Timeout);
+                timeouts += 1;
+            }
+        }
+        assert!(timeouts > 0, "nobody drains the output, so the ring must stay full");
+    }
+
+    #[test]
+    fn nothing_is_accepted_after_close() {
+        let p = pipeline(16);
+        let s = p.register(Partitioning::Day, vec![], 1);
+        assert!(p.close(Duration::from_secs(1)));
+        match p.submit(record(&p, &s, vec![1.0, 2.0]), None) {
+            Err((Drop::Closed, r)) => assert_eq!(r.rows(), 2),
+            _ => panic!("accepted after close"),
+        }
+        assert!(p.flush(Duration::from_millis(10)).is_none());
+        assert!(matches!(p.next_output(Duration::from_secs(5)), Some(Output::Closed)));
+        p.join();
+    }
+
+    #[test]
+    fn concurrent_producers_lose_nothing_under_block() {
+        let p = Arc::new(pipeline(8));
+        let s = p.register(Partitioning::Day, vec![], 1);
+        let producers: Vec<_> = (0..4)
+            .map(|_| {
+                let (p, s) = (p.clone(), s.clone());
+                std::thread::spawn(move || {
+                    for i in 0..2_000 {
+                        p.submit(record(&p, &s, vec![i as f64]), Some(Duration::from_secs(30))).ok().unwrap();
+                    }
+                })
+            })
+            .collect();
+        let consumer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let mut rows = 0;
+                loop {
+                    match p.next_output(Duration::from_secs(30)) {
+                        Some(Output::Chunk(c)) => rows += c.rows,
+                        Some(Output::Closed) | None => return rows,
+                        Some(Output::Flushed(_)) => {}
+                    }
+                    while p.pop_released().is_some() {}
+                }
+            })
+        };
+        for h in producers {
+            h.join().unwrap();
+        }
+        assert!(p.close(Duration::from_secs(30)));
+        assert_eq!(consumer.join().unwrap(), 8_000);
+    }
+}

@@ -1,0 +1,262 @@
+//! numpy arrays and Python objects into `Batch`es: the one place that reads interpreter data.
+
+use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyType};
+
+use crate::batch::{Batch, Column, Kind, Rendered, View};
+use crate::encode::{write_bool, write_f64, write_int, write_text, DateUnit};
+
+/// A batch and the array that owns its memory (`None` when everything was rendered).
+pub struct Converted {
+    pub batch: Batch,
+    pub owner: Option<Py<PyAny>>,
+}
+
+/// A numpy array as a batch. `ncols` is the stream's column count (0 while unknown): a 1-D
+/// array is one row, unless the stream has a single column, when it is one value per row.
+pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Converted>> {
+    let Ok(arr) = data.cast::<PyUntypedArray>() else {
+        return Ok(None);
+    };
+    let arr = native_layout(arr)?;
+    let shape = arr.shape();
+    let strides = arr.strides();
+    let (rows, cols, row_stride, col_stride) = match *shape {
+        [n] if ncols == 1 && n != 1 => (n, 1, strides[0], 0),
+        [n] => (1, n, 0, strides[0]),
+        [r, c] => (r, c, strides[0], strides[1]),
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "collect() takes 1-D (one row) or 2-D arrays, got a {}-D array of shape {:?}",
+                shape.len(),
+                shape
+            )))
+        }
+    };
+    let dtype = arr.dtype();
+    if dtype.kind() == b'O' {
+        let sc = scalars(arr.py())?;
+        let columns = (0..cols)
+            .map(|j| {
+                let rendered = match shape.len() {
+                    // One row: each item is a field.
+                    1 if rows == 1 => {
+                        let mut one = Rendered::default();
+                        render_object(&arr.get_item(j)?, j, sc, &mut one.bytes)?;
+                        one.end_field();
+                        one
+                    }
+                    1 => render_objects(arr.as_any(), j, rows)?,
+                    _ => render_objects(&column_of(&arr, j)?, j, rows)?,
+                };
+                Ok(Column::Rendered(rendered))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        return Ok(Some(Converted { batch: Batch::Columns { rows, columns }, owner: None }));
+    }
+    let kind = kind_of(&arr)?;
+    let ptr = unsafe { (*arr.as_array_ptr()).data as *const u8 };
+    Ok(Some(Converted {
+        batch: Batch::Block { view: View { ptr, kind, row_stride, col_stride }, rows, cols },
+        owner: Some(arr.into_any().unbind()),
+    }))
+}
+
+/// Columns (1-D arrays of equal length) as a batch; the Python side builds these from data
+/// frames and lists.
+pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Converted> {
+    let mut rows = None;
+    let mut columns = Vec::with_capacity(list.len());
+    let owners = PyList::empty(py);
+    for (j, item) in list.iter().enumerate() {
+        let arr = item
+            .cast::<PyUntypedArray>()
+            .map_err(|_| PyTypeError::new_err(format!("column {j} is a {}, not a numpy array", type_name(&item))))?;
+        let arr = native_layout(arr)?;
+        let [n] = *arr.shape() else {
+            return Err(PyValueError::new_err(format!("column {j} is not 1-D: shape {:?}", arr.shape())));
+        };
+        match rows {
+            None => rows = Some(n),
+            Some(r) if r != n => {
+                return Err(PyValueError::new_err(format!("column {j} has {n} rows, column 0 has {r}")));
+            }
+            _ => {}
+        }
+        if arr.dtype().kind() == b'O' {
+            columns.push(Column::Rendered(render_objects(arr.as_any(), j, n)?));
+        } else {
+            let kind = kind_of(&arr)?;
+            let ptr = unsafe { (*arr.as_array_ptr()).data as *const u8 };
+            columns.push(Column::View(View { ptr, kind, row_stride: arr.strides()[0], col_stride: 0 }));
+            owners.append(arr)?;
+        }
+    }
+    let rows = rows.unwrap_or(0);
+    let owner = (!owners.is_empty()).then(|| owners.into_any().unbind());
+    Ok(Converted { batch: Batch::Columns { rows, columns }, owner })
+}
+
+/// The array itself, or a native-endian copy of it (rare: data read from files of other
+/// machines, or datetimes in multiples of a unit such as `M8[5s]`).
+fn native_layout<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, PyUntypedArray>> {
+    let dtype = arr.dtype();
+    if dtype.is_native_byteorder() == Some(false) {
+        let native = dtype.call_method1("newbyteorder", ("=",))?;
+        return Ok(arr.call_method1("astype", (native,))?.cast_into::<PyUntypedArray>()?);
+    }
+    if dtype.kind() == b'M' {
+        let (unit, count) = datetime_unit(&dtype.getattr("str")?.extract::<String>()?);
+        if count != 1 && DateUnit::from_numpy(&unit).is_some() {
+            let base = format!("M8[{unit}]");
+            return Ok(arr.call_method1("astype", (base,))?.cast_into::<PyUntypedArray>()?);
+        }
+    }
+    Ok(arr.clone())
+}
+
+fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
+    let dtype = arr.dtype();
+    let size = dtype.itemsize();
+    let kind = match (dtype.kind(), size) {
+        (b'b', 1) => Kind::Bool,
+        (b'i', 1) => Kind::I8,
+        (b'i', 2) => Kind::I16,
+        (b'i', 4) => Kind::I32,
+        (b'i', 8) => Kind::I64,
+        (b'u', 1) => Kind::U8,
+        (b'u', 2) => Kind::U16,
+        (b'u', 4) => Kind::U32,
+        (b'u', 8) => Kind::U64,
+        (b'f', 2) => Kind::F16,
+        (b'f', 4) => Kind::F32,
+        (b'f', 8) => Kind::F64,
+        (b'U', n) if n > 0 => Kind::Unicode(n / 4),
+        (b'M', 8) => {
+            let (unit, _) = datetime_unit(&dtype.getattr("str")?.extract::<String>()?);
+            match DateUnit::from_numpy(&unit) {
+                Some(u) => Kind::DateTime(u),
+                None => return Err(unsupported(&dtype.to_string(), "a datetime64 without a unit")),
+            }
+        }
+        (b'c', _) => return Err(unsupported(&dtype.to_string(), "complex values")),
+        (b'U', _) => return Err(unsupported(&dtype.to_string(), "zero-width strings")),
+        _ => return Err(unsupported(&dtype.to_string(), "this dtype")),
+    };
+    Ok(kind)
+}
+
+fn unsupported(dtype: &str, what: &str) -> PyErr {
+    PyTypeError::new_err(format!(
+        "collect() cannot take {what} (dtype {dtype}); it takes bool, int, uint, float16/32/64, \
+         datetime64, str and object arrays of str/None"
+    ))
+}
+
+/// `"<M8[5s]"` → `("s", 5)`.
+fn datetime_unit(dtype_str: &str) -> (String, u64) {
+    let inner = dtype_str.split_once('[').and_then(|(_, r)| r.strip_suffix(']')).unwrap_or("");
+    let digits = inner.chars().take_while(|c| c.is_ascii_digit()).count();
+    let count = inner[..digits].parse().unwrap_or(1);
+    (inner[digits..].to_string(), count)
+}
+
+fn column_of<'py>(arr: &Bound<'py, PyUntypedArray>, j: usize) -> PyResult<Bound<'py, PyAny>> {
+    let py = arr.py();
+    let index = (pyo3::types::PySlice::full(py), j);
+    arr.get_item(index)
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+struct NumpyScalars {
+    bool_: Py<PyType>,
+    integer: Py<PyType>,
+    floating: Py<PyType>,
+    datetime: Py<PyType>,
+    date: Py<PyType>,
+}
+
+static SCALARS: PyOnceLock<NumpyScalars> = PyOnceLock::new();
+
+fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
+    SCALARS.get_or_try_init(py, || {
+        let np = py.import("numpy")?;
+        let dt = py.import("datetime")?;
+        let ty = |m: &Bound<'_, PyModule>, name: &str| -> PyResult<Py<PyType>> {
+            Ok(m.getattr(name)?.cast_into::<PyType>()?.unbind())
+        };
+        Ok(NumpyScalars {
+            bool_: ty(&np, "bool_")?,
+            integer: ty(&np, "integer")?,
+            floating: ty(&np, "floating")?,
+            datetime: ty(&dt, "datetime")?,
+            date: ty(&dt, "date")?,
+        })
+    })
+}
+
+/// An object column rendered to CSV fields now, while attached: str, None, bool, int, float,
+/// numpy scalars and datetimes; anything else is a `TypeError` naming its type.
+fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Rendered> {
+    let py = col.py();
+    let sc = scalars(py)?;
+    let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows) };
+    for v in col.try_iter()? {
+        render_object(&v?, j, sc, &mut out.bytes)?;
+        out.end_field();
+    }
+    Ok(out)
+}
+
+fn render_object(v: &Bound<'_, PyAny>, j: usize, sc: &NumpyScalars, out: &mut Vec<u8>) -> PyResult<()> {
+    let py = v.py();
+    if v.is_none() {
+        return Ok(());
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        let s = s.to_str().map_err(|_| {
+            PyValueError::new_err(format!("column {j} holds a str that is not valid Unicode (a lone surrogate)"))
+        })?;
+        write_text(out, s);
+    } else if v.is_instance_of::<PyBool>() || v.is_instance(sc.bool_.bind(py))? {
+        write_bool(out, v.is_truthy()?);
+    } else if v.is_instance_of::<PyFloat>() {
+        write_f64(out, v.extract::<f64>()?);
+    } else if v.is_instance_of::<PyInt>() || v.is_instance(sc.integer.bind(py))? {
+        if let Ok(i) = v.extract::<i64>() {
+            write_int(out, i);
+        } else if let Ok(u) = v.extract::<u64>() {
+            write_int(out, u);
+        } else {
+            out.extend_from_slice(v.str()?.to_str()?.as_bytes());
+        }
+    } else if v.is_instance(sc.floating.bind(py))? {
+        write_f64(out, v.extract::<f64>()?);
+    } else if v.is_instance(sc.datetime.bind(py))? || v.is_instance(sc.date.bind(py))? {
+        write_text(out, v.call_method0("isoformat")?.cast::<PyString>()?.to_str()?);
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "column {j} holds a {}; collect() takes numbers, bool, str, None and datetimes",
+            type_name(v)
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::datetime_unit;
+
+    #[test]
+    fn units() {
+        assert_eq!(datetime_unit("<M8[ns]"), ("ns".into(), 1));
+        assert_eq!(datetime_unit("<M8[5s]"), ("s".into(), 5));
+        assert_eq!(datetime_unit("<M8"), ("".into(), 1));
+    }
+}

@@ -1,0 +1,18 @@
+//! The `modeltap._native` module: converts Python arguments and delegates to the core.
+
+mod convert;
+mod core;
+mod types;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<core::PyCore>()?;
+    m.add_class::<core::PyStream>()?;
+    m.add_class::<types::PyCorrelation>()?;
+    m.add_class::<types::PyChunk>()?;
+    m.add_class::<types::PyManualClock>()?;
+    m.add_function(wrap_pyfunction!(core::csv_field, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Small value classes the Python side sees: Correlation, Chunk, ManualClock.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::chunk::Chunk;
+use crate::clock::Clock;
+use crate::record::Correlation;
+
+/// The ids of one request; pass it to another collector's `collect(..., correlation=...)` so
+/// both files carry the same ids and join row by row.
+#[pyclass(frozen, name = "Correlation", module = "modeltap._native")]
+pub struct PyCorrelation {
+    pub inner: Correlation,
+}
+
+#[pymethods]
+impl PyCorrelation {
+    /// The correlation id written on every row: the caller's prefix, if any, then a generated id.
+    #[getter]
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+
+    #[getter]
+    fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// UTC time of the `collect()` call, in nanoseconds since the epoch.
+    #[getter]
+    fn timestamp_ns(&self) -> i64 {
+        self.inner.ts_ns
+    }
+
+    /// UTC time of the `collect()` call as an aware `datetime` (microsecond precision).
+    #[getter]
+    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let dt = py.import("datetime")?;
+        let epoch = dt.getattr("datetime")?.call1((1970, 1, 1, 0, 0, 0, 0, dt.getattr("timezone")?.getattr("utc")?))?;
+        let delta = dt.getattr("timedelta")?.call1((0, 0, self.inner.ts_ns.div_euclid(1000)))?;
+        epoch.call_method1("__add__", (delta,))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Correlation(id={:?}, timestamp_ns={})", self.inner.id(), self.inner.ts_ns)
+    }
+}
+
+/// Sealed CSV rows (no header) for one stream and one UTC day or hour.
+#[pyclass(frozen, name = "Chunk", module = "modeltap._native")]
+pub struct PyChunk {
+    #[pyo3(get)]
+    stream: u32,
+    #[pyo3(get)]
+    year: i64,
+    #[pyo3(get)]
+    month: u32,
+    #[pyo3(get)]
+    day: u32,
+    #[pyo3(get)]
+    hour: Option<u32>,
+    #[pyo3(get)]
+    rows: u64,
+    #[pyo3(get)]
+    first_ns: i64,
+    #[pyo3(get)]
+    last_ns: i64,
+    #[pyo3(get)]
+    data: Py<PyBytes>,
+}
+
+impl PyChunk {
+    pub fn new(py: Python<'_>, chunk: Chunk) -> Self {
+        let (year, month, day, hour) = chunk.partition.civil();
+        PyChunk {
+            stream: chunk.stream,
+            year,
+            month,
+            day,
+            hour,
+            rows: chunk.rows,
+            first_ns: chunk.first_ns,
+            last_ns: chunk.last_ns,
+            data: PyBytes::new(py, &chunk.data).unbind(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyChunk {
+    fn __repr__(&self) -> String {
+        let hour = self.hour.map(|h| format!(" {h:02}h")).unwrap_or_default();
+        format!("Chunk(stream={}, {}-{:02}-{:02}{hour}, rows={})", self.stream, self.year, self.month, self.day, self.rows)
+    }
+}
+
+/// A clock a test sets by hand, in nanoseconds since the epoch (UTC).
+#[pyclass(frozen, name = "ManualClock", module = "modeltap._native")]
+pub struct PyManualClock {
+    pub clock: Clock,
+}
+
+#[pymethods]
+impl PyManualClock {
+    #[new]
+    fn new(ns: i64) -> Self {
+        PyManualClock { clock: Clock::manual(ns) }
+    }
+
+    fn set_ns(&self, ns: i64) {
+        self.clock.set_ns(ns)
+    }
+
+    #[getter]
+    fn now_ns(&self) -> i64 {
+        self.clock.now_ns()
+    }
+}

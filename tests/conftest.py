@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import gc
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import modeltap
+from modeltap.testing import ManualClock
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[modeltap.LocalStore]:
+    """A fresh process pipeline writing to a temporary directory; rows are written on flush."""
+    s = modeltap.LocalStore(tmp_path / "modeldata")
+    modeltap.configure(store=s, flush_interval=60.0)
+    yield s
+    assert modeltap.close()
+    gc.collect()
+
+
+def files(store: modeltap.LocalStore) -> list[Path]:
+    return sorted(store.root.rglob("*.csv"))
+
+
+def read(path: Path, **kwargs: object) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(path.read_bytes()), **kwargs)  # type: ignore[arg-type]
+
+
+def clock_at(*args: int) -> ManualClock:
+    from datetime import datetime, timezone
+
+    return ManualClock(datetime(*args, tzinfo=timezone.utc))  # type: ignore[misc]

@@ -1,0 +1,152 @@
+"""Forked children, SIGTERM and interpreter exit lose nothing collect() accepted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import files, read
+
+import modeltap
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process semantics")
+
+
+def _run(code: str, tmp_path: Path, **kwargs: object) -> subprocess.Popen[str]:
+    script = textwrap.dedent(code)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_forked_child_collects_with_its_own_pipeline(tmp_path: Path) -> None:
+    store = modeltap.LocalStore(tmp_path)
+    modeltap.configure(store=store, flush_interval=60.0)
+    c = modeltap.Collector("m", feature_names=["who", "i"])
+    for i in range(100):
+        c.collect(np.array([0.0, float(i)]))  # parent rows, still in memory at the fork
+    pid = os.fork()
+    if pid == 0:  # the child: collect, close, and leave without running the parent's atexit
+        status = 1
+        try:
+            for i in range(100):
+                c.collect(np.array([1.0, float(i)]))
+            status = 0 if modeltap.close(timeout=20) else 2
+        finally:
+            os._exit(status)
+    for i in range(100, 200):
+        c.collect(np.array([0.0, float(i)]))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert modeltap.close()
+    df = read(files(store)[0])
+    parent = df[df["who"] == 0.0]["i"].tolist()
+    child = df[df["who"] == 1.0]["i"].tolist()
+    assert sorted(parent) == [float(i) for i in range(200)], "each parent row exactly once"
+    assert sorted(child) == [float(i) for i in range(100)], "each child row exactly once"
+    assert df["$correlation_id"].nunique() == 300
+
+
+def test_sigterm_flushes_what_was_collected_then_dies_of_it(tmp_path: Path) -> None:
+    proc = _run(
+        """
+        import sys, time, numpy as np, modeltap
+        modeltap.configure(flush_interval=3600.0)  # nothing is written before the signal
+        c = modeltap.Collector("m", feature_names=["i"])
+        for i in range(10_000):
+            c.collect(np.array([float(i)]))
+        print("ready", flush=True)
+        time.sleep(60)
+        """,
+        tmp_path,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM, err
+    (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
+    assert read(path)["i"].tolist() == [float(i) for i in range(10_000)]
+
+
+def test_sigterm_chains_an_earlier_handler(tmp_path: Path) -> None:
+    proc = _run(
+        """
+        import signal, sys, time, numpy as np
+        def mine(signum, frame):
+            print("mine ran", flush=True)
+            sys.exit(3)
+        signal.signal(signal.SIGTERM, mine)
+        import modeltap
+        modeltap.configure(flush_interval=3600.0)
+        c = modeltap.Collector("m", feature_names=["i"])
+        c.collect(np.arange(5.0).reshape(5, 1))
+        print("ready", flush=True)
+        time.sleep(60)
+        """,
+        tmp_path,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3, err
+    assert "mine ran" in out
+    (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
+    assert len(read(path)) == 5
+
+
+def test_interpreter_exit_flushes(tmp_path: Path) -> None:
+    proc = _run(
+        """
+        import numpy as np, modeltap
+        modeltap.configure(flush_interval=3600.0)
+        c = modeltap.Collector("m", feature_names=["i"])
+        for i in range(1000):
+            c.collect(np.array([float(i)]))
+        """,
+        tmp_path,
+    )
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
+    assert len(read(path)) == 1000
+
+
+def test_context_of_a_prefork_server(tmp_path: Path) -> None:
+    """gunicorn --preload: the master creates collectors, workers fork and collect."""
+    proc = _run(
+        """
+        import os, numpy as np, modeltap
+        c = modeltap.Collector("m", feature_names=["worker", "i"])
+        kids = []
+        for w in range(3):
+            pid = os.fork()
+            if pid == 0:
+                for i in range(500):
+                    c.collect(np.array([float(w), float(i)]))
+                os._exit(0 if modeltap.close(timeout=20) else 1)
+            kids.append(pid)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids]
+        assert codes == [0, 0, 0], codes
+        """,
+        tmp_path,
+    )
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
+    df = read(path)
+    assert len(df) == 1500
+    assert df.groupby("worker")["i"].nunique().tolist() == [500, 500, 500]
+    assert path.read_text().count("worker,i,") == 1, "one header, though three processes wrote"
