@@ -27,8 +27,10 @@ def main() -> None:
         predictions.collect(x @ weights, correlation=corr)
     modeltap.flush()
     stats = modeltap.stats()
-    print(f"collected {stats['rows_collected']} rows, wrote {stats['rows_written']}, "
-          f"dropped {sum(stats['rows_dropped'].values())}")
+    print(
+        f"collected {stats['rows_collected']} rows, wrote {stats['rows_written']}, "
+        f"dropped {sum(stats['rows_dropped'].values())}"
+    )
     for path in sorted(pathlib.Path("modeldata").rglob("*.csv")):
         lines = path.read_text().splitlines()
         print(f"\n{path}  ({len(lines) - 1} rows)")

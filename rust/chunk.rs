@@ -21,6 +21,8 @@ pub struct Chunk {
     pub partition: Partition,
     pub data: Vec<u8>,
     pub rows: u64,
+    /// Value columns (before the meta columns).
+    pub cols: usize,
     /// Collect times of the first and last rows, ns since the epoch.
     pub first_ns: i64,
     pub last_ns: i64,
@@ -29,6 +31,7 @@ pub struct Chunk {
 struct Open {
     data: Vec<u8>,
     rows: u64,
+    cols: usize,
     first_ns: i64,
     last_ns: i64,
     opened: Instant,
@@ -66,7 +69,8 @@ impl Chunker {
         let key = (rec.stream.id, rec.stream.partitioning.of(rec.correlation.ts_ns));
         let ts = rec.correlation.ts_ns;
         let hint = self.chunk_bytes.min(1 << 16);
-        let fresh = || Open { data: Vec::with_capacity(hint), rows: 0, first_ns: ts, last_ns: ts, opened: now };
+        let cols = rec.batch.cols();
+        let fresh = || Open { data: Vec::with_capacity(hint), rows: 0, cols, first_ns: ts, last_ns: ts, opened: now };
         // One map lookup per record, not per row.
         let mut open = self.open.remove(&key).unwrap_or_else(fresh);
         open.first_ns = open.first_ns.min(ts);
@@ -160,7 +164,7 @@ impl Chunker {
 }
 
 fn seal((stream, partition): (u32, Partition), open: Open) -> Chunk {
-    Chunk { stream, partition, data: open.data, rows: open.rows, first_ns: open.first_ns, last_ns: open.last_ns }
+    Chunk { stream, partition, data: open.data, rows: open.rows, cols: open.cols, first_ns: open.first_ns, last_ns: open.last_ns }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import gc
 import io
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,4 @@ def read(path: Path, **kwargs: object) -> pd.DataFrame:
 
 
 def clock_at(*args: int) -> ManualClock:
-    from datetime import datetime, timezone
-
     return ManualClock(datetime(*args, tzinfo=timezone.utc))  # type: ignore[misc]

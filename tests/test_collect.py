@@ -5,21 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import files, read
 
 import modeltap
+from conftest import files, read
 
 META = ["$correlation_id", "$scoring_timestamp", "$request_id", "$row"]
 
 
 def test_inputs_and_predictions_join_row_by_row(store: modeltap.LocalStore) -> None:
     inputs = modeltap.Collector(
-        "best_model", designation="inputs", feature_names=["feat1", "feat2"], model_version="10",
-        service="aks-w-collv9", workspace="sub/rg/ws",
+        "best_model",
+        designation="inputs",
+        feature_names=["feat1", "feat2"],
+        model_version="10",
+        service="aks-w-collv9",
+        workspace="sub/rg/ws",
     )
     preds = modeltap.Collector(
-        "best_model", designation="predictions", feature_names=["prediction"], model_version="10",
-        service="aks-w-collv9", workspace="sub/rg/ws",
+        "best_model",
+        designation="predictions",
+        feature_names=["prediction"],
+        model_version="10",
+        service="aks-w-collv9",
+        workspace="sub/rg/ws",
     )
     X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     corr = inputs.collect(X)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import files
 
 import modeltap
+from conftest import files
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import files, read
 
 import modeltap
+from conftest import files, read
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process semantics")
 

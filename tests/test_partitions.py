@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-from conftest import clock_at, files, read
 
 import modeltap
+from conftest import clock_at, files, read
 
 
 def test_last_millisecond_and_midnight_land_in_two_days(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -57,8 +59,6 @@ def test_hour_partitions(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_finished_day_is_sealed_without_a_flush(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import time
-
     clock = clock_at(2024, 3, 1, 23, 59, 59)
     store = modeltap.LocalStore(tmp_path)
     modeltap.configure(store=store, clock=clock, flush_interval=3600.0)

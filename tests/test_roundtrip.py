@@ -16,22 +16,22 @@ from hypothesis.extra import numpy as hnp
 import modeltap
 
 _names = itertools.count()
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Strings that exercise CSV: separators, quotes, line breaks, spaces at the edges, any Unicode.
 tricky_text = st.text(
-    alphabet=st.one_of(st.sampled_from([",", '"', "\r", "\n", " ", "\t", "é", "😀", "中"]), st.characters(
-        blacklist_categories=("Cs",), blacklist_characters="\x00"
-    )),
+    alphabet=st.one_of(
+        st.sampled_from([",", '"', "\r", "\n", " ", "\t", "é", "😀", "中"]),
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    ),
     min_size=1,
     max_size=12,
 )
 
 
-def roundtrip(store: modeltap.LocalStore, data: object, dtypes: dict[str, object] | None = None,
-              **read_kwargs: object) -> tuple[modeltap.Collector, pd.DataFrame]:
+def roundtrip(
+    store: modeltap.LocalStore, data: object, dtypes: dict[str, object] | None = None, **read_kwargs: object
+) -> tuple[modeltap.Collector, pd.DataFrame]:
     name = f"m{next(_names)}"
     c = modeltap.Collector(name)
     c.collect(data)
@@ -46,11 +46,13 @@ def value_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @SETTINGS
-@given(hnp.arrays(
-    dtype=st.sampled_from([np.float64, np.float32, np.float16]),
-    shape=hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6),
-    elements={"allow_nan": True, "allow_infinity": True},
-))
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.float16]),
+        shape=hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6),
+        elements={"allow_nan": True, "allow_infinity": True},
+    )
+)
 def test_floats_round_trip_exactly(store: modeltap.LocalStore, arr: np.ndarray) -> None:
     cols = [f"col_{i}" for i in range(arr.shape[1])]
     _, frame = roundtrip(store, arr, {c: "float64" for c in cols})
@@ -68,8 +70,11 @@ def test_extreme_floats(store: modeltap.LocalStore) -> None:
 
 
 @SETTINGS
-@given(st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_])
-       .flatmap(lambda dt: hnp.arrays(dtype=dt, shape=hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=5))))
+@given(
+    st.sampled_from(
+        [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.bool_]
+    ).flatmap(lambda dt: hnp.arrays(dtype=dt, shape=hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=5)))
+)
 def test_ints_and_bools_round_trip(store: modeltap.LocalStore, arr: np.ndarray) -> None:
     cols = [f"col_{i}" for i in range(arr.shape[1])]
     _, frame = roundtrip(store, arr, {c: arr.dtype for c in cols})
@@ -96,8 +101,13 @@ def test_object_strings_round_trip(store: modeltap.LocalStore, rows: list[list[s
 
 
 @SETTINGS
-@given(hnp.arrays(dtype=np.dtype("<U6"), shape=hnp.array_shapes(min_dims=2, max_dims=2, max_side=4),
-                  elements=tricky_text.filter(lambda s: len(s) <= 6 and not s.endswith("\x00"))))
+@given(
+    hnp.arrays(
+        dtype=np.dtype("<U6"),
+        shape=hnp.array_shapes(min_dims=2, max_dims=2, max_side=4),
+        elements=tricky_text.filter(lambda s: len(s) <= 6 and not s.endswith("\x00")),
+    )
+)
 def test_fixed_width_unicode_round_trips(store: modeltap.LocalStore, arr: np.ndarray) -> None:
     cols = [f"col_{i}" for i in range(arr.shape[1])]
     _, frame = roundtrip(store, arr, {c: str for c in cols}, keep_default_na=False)
@@ -131,19 +141,20 @@ def test_non_native_byte_order(store: modeltap.LocalStore) -> None:
 
 
 def test_mixed_dataframe_round_trips(store: modeltap.LocalStore) -> None:
-    df = pd.DataFrame({
-        "f": [0.1, np.nan, -np.inf],
-        "i": np.array([np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max]),
-        "u8": np.array([0, 7, 255], dtype=np.uint8),
-        "b": [True, False, True],
-        "s": ['say "hi"', None, "a,\r\nb"],
-        "n": pd.array([1, None, 3], dtype="Int64"),
-        "t": pd.to_datetime(["2024-02-29T23:59:59.123456", None, "1970-01-01"], format="ISO8601"),
-        "tz": pd.to_datetime(["2024-01-01T01:00:00+01:00", "2024-01-01T00:00:00Z", None], utc=True),
-        "cat": pd.Categorical(["x", "y", None]),
-    })
-    _, frame = roundtrip(store, df, {"i": "int64", "u8": "uint8", "s": object, "n": "Int64"},
-                         parse_dates=["t", "tz"])
+    df = pd.DataFrame(
+        {
+            "f": [0.1, np.nan, -np.inf],
+            "i": np.array([np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max]),
+            "u8": np.array([0, 7, 255], dtype=np.uint8),
+            "b": [True, False, True],
+            "s": ['say "hi"', None, "a,\r\nb"],
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "t": pd.to_datetime(["2024-02-29T23:59:59.123456", None, "1970-01-01"], format="ISO8601"),
+            "tz": pd.to_datetime(["2024-01-01T01:00:00+01:00", "2024-01-01T00:00:00Z", None], utc=True),
+            "cat": pd.Categorical(["x", "y", None]),
+        }
+    )
+    _, frame = roundtrip(store, df, {"i": "int64", "u8": "uint8", "s": object, "n": "Int64"}, parse_dates=["t", "tz"])
     out = value_columns(frame)
     np.testing.assert_array_equal(out["f"].to_numpy(), df["f"].to_numpy())
     assert out["i"].tolist() == df["i"].tolist()

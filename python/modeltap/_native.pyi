@@ -1,10 +1,15 @@
 """The native core (Rust): ring, encoder thread, chunker."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, final
+
+from typing_extensions import Self, disjoint_base
 
 import numpy as np
 
+__all__ = ["Chunk", "Core", "Correlation", "ManualClock", "StreamHandle", "csv_field"]
+
+@final
 class Correlation:
     """The ids of one request; pass it to another collector's ``collect(..., correlation=...)``."""
 
@@ -17,6 +22,7 @@ class Correlation:
     @property
     def timestamp(self) -> datetime: ...
 
+@final
 class Chunk:
     @property
     def stream(self) -> int: ...
@@ -31,28 +37,46 @@ class Chunk:
     @property
     def rows(self) -> int: ...
     @property
+    def cols(self) -> int: ...
+    @property
     def first_ns(self) -> int: ...
     @property
     def last_ns(self) -> int: ...
     @property
     def data(self) -> bytes: ...
 
+@final
 class ManualClock:
     def __new__(cls, ns: int) -> ManualClock: ...
     def set_ns(self, ns: int) -> None: ...
     @property
     def now_ns(self) -> int: ...
 
-class Stream:
+@disjoint_base
+class StreamHandle:
+    """One collector's handle on the core; ``modeltap.Collector`` subclasses it."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> Self: ...
+    def _bind(
+        self,
+        core: Core,
+        *,
+        partition: str,
+        meta: list[tuple[str, str | None]],
+        ncols: int,
+        block_timeout: float | None = None,
+    ) -> None: ...
     def collect(
         self,
         data: object,
         correlation: Correlation | None = None,
+        *,
         correlation_id: str | None = None,
         request_id: str | None = None,
         copy: bool = False,
-    ) -> Correlation: ...
-    def collect_columns(
+    ) -> Correlation:
+        """Queues rows for writing and returns their Correlation."""
+    def _collect_columns(
         self,
         columns: list[np.ndarray],
         correlation: Correlation | None = None,
@@ -60,9 +84,9 @@ class Stream:
         request_id: str | None = None,
     ) -> Correlation: ...
     @property
-    def id(self) -> int: ...
+    def _ncols(self) -> int: ...
     @property
-    def ncols(self) -> int: ...
+    def _stream_id(self) -> int: ...
     @property
     def enabled(self) -> bool: ...
     @enabled.setter
@@ -72,6 +96,7 @@ class Stream:
     @sample_rate.setter
     def sample_rate(self, rate: float) -> None: ...
 
+@final
 class Core:
     def __new__(
         cls,
@@ -83,14 +108,6 @@ class Core:
         nonce: int,
         clock: ManualClock | None = None,
     ) -> Core: ...
-    def stream(
-        self,
-        *,
-        partition: str,
-        meta: list[tuple[str, str | None]],
-        ncols: int,
-        block_timeout: float | None = None,
-    ) -> Stream: ...
     def flush(self, timeout: float) -> int | None: ...
     def close(self, timeout: float) -> bool: ...
     def next_output(

@@ -16,10 +16,9 @@ from modeltap.stores.base import Store
 Correlation = _native.Correlation
 
 _RESERVED = {title for _, title in META_COLUMNS}
-_ndarray = np.ndarray
 
 
-class Collector:
+class Collector(_native.StreamHandle):
     """Records one kind of data (a *designation*) of one model version as CSV rows.
 
     Rows land in ``<subscription>/<resourcegroup>/<workspace>/<service>/<model>/<version>/
@@ -64,7 +63,9 @@ class Collector:
     ) -> None:
         subscription, resource_group, ws = StreamPath.parse_workspace(workspace)
         path = StreamPath(
-            subscription, resource_group, ws,
+            subscription,
+            resource_group,
+            ws,
             check_part(service, "service"),
             check_part(model_name, "model_name"),
             check_part(str(model_version), "model_version"),
@@ -87,59 +88,24 @@ class Collector:
             names=names,
         )
         self._names_lock = threading.Lock()
-        self._stream: _native.Stream
-        self._bind(lifecycle.pipeline())
+        self._attach(lifecycle.pipeline())
         self.sample_rate = sample_rate
         self.enabled = enabled
         lifecycle.add_collector(self)
 
-    def _bind(self, pipeline: Pipeline) -> None:
+    def _attach(self, pipeline: Pipeline) -> None:
         """Moves this collector to ``pipeline`` (after configure() or a fork), keeping its
         switches and its column count."""
-        old = getattr(self, "_stream", None)
-        stream = pipeline.register(self._spec, ncols=old.ncols if old is not None else 0)
-        if old is not None:
-            stream.enabled = old.enabled
-            stream.sample_rate = old.sample_rate
-        self._stream = stream
-
-    def collect(
-        self,
-        data: Any,
-        correlation: Correlation | None = None,
-        *,
-        correlation_id: str | None = None,
-        request_id: str | None = None,
-        copy: bool = False,
-    ) -> Correlation:
-        """Queues rows for writing and returns their :class:`Correlation`.
-
-        >>> corr = inputs.collect(np.array([[1.0, 2.0]]))
-
-        ``data`` is a numpy array (1-D: one row; 2-D: rows × columns; any dtype of bool, int,
-        uint, float16/32/64, datetime64, str, or objects that are str/None/numbers), a pandas
-        DataFrame or Series, a dict of columns, or a list of rows. Pass the correlation of the
-        inputs to the predictions' ``collect()`` so both files carry the same ids;
-        ``correlation_id`` puts a caller's own id (a loan number, say) in front of the
-        generated one; ``request_id`` is written as it is.
-
-        numpy arrays are not copied: the rows are encoded from the array's memory on a
-        background thread shortly after this call returns. If you change the array in place
-        afterwards, the written rows may show the change; pass ``copy=True`` then.
-
-        Raises ValueError when the column count differs from ``feature_names`` (or from the
-        first call) and TypeError for data it cannot take; nothing is written then.
-        """
-        if type(data) is _ndarray:
-            return self._stream.collect(data, correlation, correlation_id, request_id, copy)
-        return self._collect_other(data, correlation, correlation_id, request_id, copy)
+        pipeline.register(self, self._spec)
 
     def _collect_other(
-        self, data: Any, correlation: Correlation | None, correlation_id: str | None,
-        request_id: str | None, copy: bool,
+        self,
+        data: Any,
+        correlation: Correlation | None,
+        correlation_id: str | None,
+        request_id: str | None,
+        copy: bool,
     ) -> Correlation:
-        if isinstance(data, _ndarray):  # a subclass
-            return self._stream.collect(np.asarray(data), correlation, correlation_id, request_id, copy)
         if tabular.is_dataframe(data):
             columns, labels = tabular.from_dataframe(data, self._spec.names, copy)
             self._adopt_names(labels)
@@ -147,57 +113,35 @@ class Collector:
             columns, labels = tabular.from_mapping(data)
             self._adopt_names(labels)
         elif isinstance(data, (list, tuple)):
-            columns = tabular.from_sequence(data, self._stream.ncols)
+            columns = tabular.from_sequence(data, self._ncols)
         else:
             raise TypeError(
                 f"collect() takes a numpy array, a pandas DataFrame or Series, a dict of columns "
                 f"or a list of rows, got {type(data).__name__}"
             )
-        return self._stream.collect_columns(columns, correlation, correlation_id, request_id)
+        return self._collect_columns(columns, correlation, correlation_id, request_id)
 
     def _adopt_names(self, labels: list[str]) -> None:
         """A frame's column names become the header if nothing fixed it yet."""
-        if self._spec.names is not None or self._stream.ncols:
+        if self._spec.names is not None or self._ncols:
             return
         with self._names_lock:
             if self._spec.names is None:
                 self._spec.names = _check_names(labels)
 
     @property
-    def enabled(self) -> bool:
-        """The runtime switch: when False, ``collect()`` only counts the rows it skips."""
-        return bool(self._stream.enabled)
-
-    @enabled.setter
-    def enabled(self, on: bool) -> None:
-        self._stream.enabled = bool(on)
-
-    @property
-    def sample_rate(self) -> float:
-        """Fraction of requests kept (1.0 keeps all)."""
-        return float(self._stream.sample_rate)
-
-    @sample_rate.setter
-    def sample_rate(self, rate: float) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise TypeError(f"sample_rate must be a number, got {type(rate).__name__}")
-        self._stream.sample_rate = float(rate)
-
-    @property
     def feature_names(self) -> tuple[str, ...] | None:
         """The value columns' names, once known."""
         names = self._spec.names
-        if names is None and self._stream.ncols:
-            return tuple(f"col_{i}" for i in range(self._stream.ncols))
+        if names is None and self._ncols:
+            return tuple(f"col_{i}" for i in range(self._ncols))
         return None if names is None else tuple(names)
 
     @property
     def folder(self) -> str:
         """The folder of this collector's rows, up to the designation."""
         p = self._spec.path
-        return "/".join(
-            [p.subscription, p.resource_group, p.workspace, p.service, p.model, p.version, p.designation]
-        )
+        return "/".join([p.subscription, p.resource_group, p.workspace, p.service, p.model, p.version, p.designation])
 
     def __repr__(self) -> str:
         return f"Collector({self.folder!r}, enabled={self.enabled})"

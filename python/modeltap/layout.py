@@ -66,9 +66,7 @@ class StreamPath:
             raise TypeError(f"workspace must be a str, got {type(workspace).__name__}")
         parts = workspace.split("/")
         if len(parts) != 3:
-            raise ValueError(
-                f"workspace must be '<subscription>/<resourcegroup>/<workspace>', got {workspace!r}"
-            )
+            raise ValueError(f"workspace must be '<subscription>/<resourcegroup>/<workspace>', got {workspace!r}")
         return (
             check_part(parts[0], "subscription"),
             check_part(parts[1], "resource group"),

@@ -20,94 +20,99 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("modeltap")
 
-_lock = threading.RLock()
-_pipeline: Pipeline | None = None
-_options = Options()
-_default_store: Store | None = None
-_collectors: weakref.WeakSet[Collector] = weakref.WeakSet()
-# Pipelines a forked child inherited: their threads do not exist there and their locks may be
-# held forever, so they are never touched, closed or freed.
-_orphans: list[Pipeline] = []
-_hooks_installed = False
-_previous_sigterm: Any = None
+
+class _Process:
+    """This process's modeltap state; a forked child rebuilds it (see ``_after_fork_in_child``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.pipeline: Pipeline | None = None
+        self.options = Options()
+        self.default_store: Store | None = None
+        self.collectors: weakref.WeakSet[Collector] = weakref.WeakSet()
+        # Pipelines a forked child inherited: their threads do not exist there and their locks
+        # may be held forever, so they are never touched, closed or freed.
+        self.orphans: list[Pipeline] = []
+        self.hooks_installed = False
+        self.previous_sigterm: Any = None
+
+
+_process = _Process()
 
 EXIT_TIMEOUT = 30.0
 
 
 def default_store() -> Store:
     """The store for collectors created without one: ``./modeldata`` unless configured."""
-    global _default_store
-    with _lock:
-        if _default_store is None:
-            _default_store = LocalStore("./modeldata")
-        return _default_store
+    with _process.lock:
+        if _process.default_store is None:
+            _process.default_store = LocalStore("./modeldata")
+        return _process.default_store
 
 
 def pipeline() -> Pipeline:
     """The process's pipeline, started on first use."""
-    global _pipeline
-    p = _pipeline
+    p = _process.pipeline
     if p is not None:
         return p
-    with _lock:
-        if _pipeline is None:
+    with _process.lock:
+        if _process.pipeline is None:
             _install_hooks()
-            _pipeline = Pipeline(_options, default_store)
-        return _pipeline
+            _process.pipeline = Pipeline(_process.options, default_store)
+        return _process.pipeline
 
 
 def configure(store: Store | None = None, **options: Any) -> None:
     """Replaces the pipeline's settings; the current pipeline is flushed and closed first and
     existing collectors move to the new one."""
-    global _pipeline, _options, _default_store
-    with _lock:
+    with _process.lock:
         new_options = Options(**options)
-        old = _pipeline
-        _pipeline = None
+        old = _process.pipeline
+        _process.pipeline = None
         if old is not None:
             old.close(EXIT_TIMEOUT)
-        _options = new_options
+        _process.options = new_options
         if store is not None:
-            _default_store = store
-        live = list(_collectors)
+            _process.default_store = store
+        live = list(_process.collectors)
         if live:
             new = pipeline()
             for c in live:
-                c._bind(new)
+                c._attach(new)
 
 
 def add_collector(c: Collector) -> None:
-    with _lock:
-        _collectors.add(c)
+    with _process.lock:
+        _process.collectors.add(c)
         # Collectors are made in init(), on the main thread: the place to hook SIGTERM.
         _install_hooks()
 
 
 def flush(timeout: float | None = 30.0) -> bool:
-    p = _pipeline
+    p = _process.pipeline
     return True if p is None else p.flush(timeout)
 
 
 def close(timeout: float | None = EXIT_TIMEOUT) -> bool:
-    p = _pipeline
+    p = _process.pipeline
     return True if p is None else p.close(timeout)
 
 
 def _after_fork_in_child() -> None:
-    global _pipeline, _lock
-    _lock = threading.RLock()
-    old = _pipeline
+    # Another thread may have held the lock at the fork; in the child it never lets go.
+    _process.lock = threading.RLock()
+    old = _process.pipeline
     if old is None:
         return
-    _orphans.append(old)
-    _pipeline = None
+    _process.orphans.append(old)
+    _process.pipeline = None
     new = pipeline()
-    for c in list(_collectors):
-        c._bind(new)
+    for c in list(_process.collectors):
+        c._attach(new)
 
 
 def _at_exit() -> None:
-    p = _pipeline
+    p = _process.pipeline
     if p is not None and not p.closed:
         p.close(EXIT_TIMEOUT)
 
@@ -116,7 +121,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     try:
         _at_exit()
     finally:
-        previous = _previous_sigterm
+        previous = _process.previous_sigterm
         if callable(previous):
             previous(signum, frame)
         elif previous != signal.SIG_IGN:
@@ -126,14 +131,13 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _install_hooks() -> None:
-    global _hooks_installed, _previous_sigterm
-    if _hooks_installed:
+    if _process.hooks_installed:
         return
-    _hooks_installed = True
+    _process.hooks_installed = True
     atexit.register(_at_exit)
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
         try:
-            _previous_sigterm = signal.getsignal(signal.SIGTERM)
+            _process.previous_sigterm = signal.getsignal(signal.SIGTERM)
             signal.signal(signal.SIGTERM, _on_sigterm)
         except ValueError:  # pragma: no cover - not the main interpreter
             logger.debug("modeltap: cannot install a SIGTERM handler here")
@@ -141,4 +145,3 @@ def _install_hooks() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-

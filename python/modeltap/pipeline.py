@@ -71,13 +71,12 @@ class StreamSpec:
 @dataclass
 class _Stream:
     spec: StreamSpec
-    native: _native.Stream
     store: Store
     header_cache: bytes | None = None
 
-    def header(self) -> bytes:
+    def header(self, cols: int) -> bytes:
         if self.header_cache is None:
-            names = self.spec.names or [f"col_{i}" for i in range(self.native.ncols)]
+            names = self.spec.names or [f"col_{i}" for i in range(cols)]
             fields = [*names, *(title for _, title in self.spec.meta)]
             self.header_cache = (",".join(_native.csv_field(f) for f in fields) + "\n").encode()
         return self.header_cache
@@ -120,18 +119,19 @@ class Pipeline:
 
     # -- streams -----------------------------------------------------------------------------
 
-    def register(self, spec: StreamSpec, ncols: int = 0) -> _native.Stream:
+    def register(self, handle: _native.StreamHandle, spec: StreamSpec) -> None:
+        """Binds ``handle`` (a Collector) to a new stream of this pipeline."""
         store = spec.store if spec.store is not None else self._default_store()
-        native = self._core.stream(
+        handle._bind(
+            self._core,
             partition=spec.partition,
             meta=[(kind, None) for kind, _ in spec.meta],
-            ncols=len(spec.names) if spec.names else ncols,
+            ncols=len(spec.names) if spec.names else 0,
             block_timeout=spec.block_timeout,
         )
         with self._cond:
-            self._streams[native.id] = _Stream(spec, native, store)
+            self._streams[handle._stream_id] = _Stream(spec, store)
             self._stores[id(store)] = store
-        return native
 
     # -- the uploader ------------------------------------------------------------------------
 
@@ -140,7 +140,7 @@ class Pipeline:
         while True:
             try:
                 out = self._core.next_output(0.25)
-            except BaseException:  # noqa: BLE001 - the thread must outlive any one failure
+            except BaseException:
                 logger.exception("modeltap uploader: unexpected error waiting for chunks")
                 time.sleep(0.1)
                 continue
@@ -150,15 +150,14 @@ class Pipeline:
                 last_report = now
             if out is None:
                 continue
-            kind, payload = out
-            if kind == "chunk":
-                self._deliver(payload)
-            elif kind == "flushed":
+            if out[0] == "chunk":
+                self._deliver(out[1])
+            elif out[0] == "flushed":
                 self._flush_stores()
                 with self._cond:
-                    self._done_ticket = max(self._done_ticket, payload)
+                    self._done_ticket = max(self._done_ticket, out[1])
                     self._cond.notify_all()
-            elif kind == "closed":
+            else:
                 self._flush_stores()
                 self._report_drops()
                 with self._cond:
@@ -172,7 +171,7 @@ class Pipeline:
         delay = _RETRY_FIRST
         while True:
             try:
-                stream.store.append(folder, chunk.data, stream.header())
+                stream.store.append(folder, chunk.data, stream.header(chunk.cols))
             except Exception as exc:  # noqa: BLE001 - any store failure is retried the same way
                 with self._cond:
                     self._counters.store_errors += 1
@@ -183,11 +182,18 @@ class Pipeline:
                         self._counters.rows_dropped_store += chunk.rows
                     logger.error(
                         "modeltap: gave up on %d rows for %s after close() timed out: %s",
-                        chunk.rows, folder, self._counters.last_error,
+                        chunk.rows,
+                        folder,
+                        self._counters.last_error,
                     )
                     return
-                logger.warning("modeltap: %s rejected a chunk for %s (%s); retrying in %.2fs",
-                               stream.store, folder, self._counters.last_error, delay)
+                logger.warning(
+                    "modeltap: %s rejected a chunk for %s (%s); retrying in %.2fs",
+                    stream.store,
+                    folder,
+                    self._counters.last_error,
+                    delay,
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
                 continue
@@ -203,7 +209,7 @@ class Pipeline:
         for store in stores:
             try:
                 store.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("modeltap: %r failed to flush", store)
 
     def _report_drops(self) -> None:
@@ -224,9 +230,10 @@ class Pipeline:
         if ticket is None:
             return False
         with self._cond:
-            return self._cond.wait_for(
-                lambda: self._done_ticket >= ticket or self._closed, timeout=_remaining(deadline)
-            ) and self._done_ticket >= ticket
+            return (
+                self._cond.wait_for(lambda: self._done_ticket >= ticket or self._closed, timeout=_remaining(deadline))
+                and self._done_ticket >= ticket
+            )
 
     def close(self, timeout: float | None = 30.0) -> bool:
         """Flushes everything and stops both threads. Rows that could not be stored by the
@@ -246,7 +253,7 @@ class Pipeline:
         for store in list(self._stores.values()):
             try:
                 store.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("modeltap: %r failed to close", store)
         return True
 

@@ -23,8 +23,7 @@ def is_dataframe(data: object) -> bool:
 
 def from_dataframe(data: Any, names: Sequence[str] | None, copy: bool) -> tuple[Columns, list[str]]:
     """Columns of a pandas DataFrame (or Series), in ``names`` order when every name is a column."""
-    import pandas as pd
-
+    pd = sys.modules["pandas"]  # loaded: is_dataframe() said so
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     labels = [str(c) for c in frame.columns]
     if names is not None and len(set(labels)) == len(labels) and set(names) <= set(labels):
@@ -45,7 +44,7 @@ def _series_values(series: Any, copy: bool) -> np.ndarray:
     else:
         # Strings, categories, nullable ints/bools/floats: missing values become empty fields.
         values = series.to_numpy(dtype=object, na_value=None)
-    return values
+    return np.asarray(values)
 
 
 def from_mapping(data: Mapping[Any, Any]) -> tuple[Columns, list[str]]:
@@ -54,7 +53,7 @@ def from_mapping(data: Mapping[Any, Any]) -> tuple[Columns, list[str]]:
     values = list(data.values())
     if values and all(_is_scalar(v) for v in values):
         values = [[v] for v in values]
-    return [_column(list(v), name) for name, v in zip(names, values)], names
+    return [_column(list(v), name) for name, v in zip(names, values, strict=True)], names
 
 
 def from_sequence(data: Sequence[Any], ncols: int) -> Columns:

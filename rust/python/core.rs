@@ -27,7 +27,7 @@ fn seconds(name: &str, s: f64) -> PyResult<Duration> {
 
 #[pyclass(frozen, name = "Core", module = "modeltap._native")]
 pub struct PyCore {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
 }
 
 #[pymethods]
@@ -57,31 +57,6 @@ impl PyCore {
         };
         let core = Pipeline::start(config).map_err(|e| PyRuntimeError::new_err(format!("cannot start the encoder thread: {e}")))?;
         Ok(PyCore { core: Arc::new(core) })
-    }
-
-    /// Registers a stream. `meta` lists the columns after the values, each `(kind, value)`:
-    /// kinds `correlation_id`, `timestamp`, `request_id`, `row`, or `constant` with its text.
-    #[pyo3(signature = (*, partition, meta, ncols, block_timeout=None))]
-    fn stream(&self, partition: &str, meta: Vec<(String, Option<String>)>, ncols: usize, block_timeout: Option<f64>) -> PyResult<PyStream> {
-        let partitioning = Partitioning::parse(partition)
-            .ok_or_else(|| PyValueError::new_err(format!("partition must be 'day' or 'hour', got {partition:?}")))?;
-        let meta = meta
-            .into_iter()
-            .map(|(kind, value)| match (kind.as_str(), value) {
-                ("correlation_id", None) => Ok(MetaColumn::CorrelationId),
-                ("timestamp", None) => Ok(MetaColumn::Timestamp),
-                ("request_id", None) => Ok(MetaColumn::RequestId),
-                ("row", None) => Ok(MetaColumn::Row),
-                ("constant", Some(v)) => {
-                    let mut field = Vec::new();
-                    crate::encode::write_text(&mut field, &v);
-                    Ok(MetaColumn::Constant(field))
-                }
-                (k, _) => Err(PyValueError::new_err(format!("unknown meta column {k:?}"))),
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        let wait = block_timeout.map(|t| seconds("timeout", t)).transpose()?;
-        Ok(PyStream { core: self.core.clone(), config: self.core.register(partitioning, meta, ncols), wait })
     }
 
     /// Seals everything collected so far; returns the ticket `next_output` reports when done,
@@ -144,16 +119,43 @@ impl PyCore {
     }
 }
 
-/// One collector's handle on the core.
-#[pyclass(frozen, name = "Stream", module = "modeltap._native")]
+/// One collector's handle on the core; `modeltap.Collector` subclasses it, so `collect()` is a
+/// single native call.
+#[pyclass(subclass, name = "StreamHandle", module = "modeltap._native")]
 pub struct PyStream {
+    bound: Option<Binding>,
+}
+
+struct Binding {
     core: Arc<Core>,
     config: Arc<StreamConfig>,
     /// `Some` under `policy="block"`: how long `collect()` waits for room.
     wait: Option<Duration>,
 }
 
+fn parse_meta(meta: Vec<(String, Option<String>)>) -> PyResult<Vec<MetaColumn>> {
+    meta.into_iter()
+        .map(|(kind, value)| match (kind.as_str(), value) {
+            ("correlation_id", None) => Ok(MetaColumn::CorrelationId),
+            ("timestamp", None) => Ok(MetaColumn::Timestamp),
+            ("request_id", None) => Ok(MetaColumn::RequestId),
+            ("row", None) => Ok(MetaColumn::Row),
+            ("constant", Some(v)) => {
+                let mut field = Vec::new();
+                crate::encode::write_text(&mut field, &v);
+                Ok(MetaColumn::Constant(field))
+            }
+            (k, _) => Err(PyValueError::new_err(format!("unknown meta column {k:?}"))),
+        })
+        .collect()
+}
+
 impl PyStream {
+    fn binding(&self) -> PyResult<&Binding> {
+        self.bound.as_ref().ok_or_else(|| PyRuntimeError::new_err("this collector is not bound to a pipeline"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn collect_with<'py>(
         &self,
         py: Python<'py>,
@@ -163,8 +165,9 @@ impl PyStream {
         correlation_id: Option<String>,
         request_id: Option<String>,
     ) -> PyResult<Bound<'py, PyCorrelation>> {
+        let Binding { core, config, wait } = self.binding()?;
         for _ in 0..RELEASE_PER_COLLECT {
-            match self.core.pop_released() {
+            match core.pop_released() {
                 Some(owner) => drop(owner),
                 None => break,
             }
@@ -178,80 +181,109 @@ impl PyStream {
                 }
                 c.get().inner.clone()
             }
-            None => self.core.correlation(correlation_id.map(Arc::from), request_id.map(Arc::from)),
+            None => core.correlation(correlation_id.map(Arc::from), request_id.map(Arc::from)),
         };
-        if !self.config.enabled() {
-            Stats::add(&self.core_stats().rows_disabled, rows_hint);
+        if !config.enabled() {
+            Stats::add(&core.stats_ref().rows_disabled, rows_hint);
             return Bound::new(py, PyCorrelation { inner: corr });
         }
-        if !self.config.samples(corr.nonce, corr.counter) {
-            Stats::add(&self.core_stats().rows_sampled_out, rows_hint);
+        if !config.samples(corr.nonce, corr.counter) {
+            Stats::add(&core.stats_ref().rows_sampled_out, rows_hint);
             return Bound::new(py, PyCorrelation { inner: corr });
         }
-        let Converted { batch, owner } = convert(self.config.ncols())?;
+        let Converted { batch, owner } = convert(config.ncols())?;
         if batch.rows() > 0 && batch.cols() == 0 {
             return Err(PyValueError::new_err(format!("the data has {} rows but no columns", batch.rows())));
         }
-        if let Err(e) = self.config.check_cols(batch.cols()) {
+        if let Err(e) = config.check_cols(batch.cols()) {
             return Err(PyValueError::new_err(format!(
                 "the data has {} columns but this collector takes {} (its feature_names, or the first collect())",
                 e.got, e.expected
             )));
         }
         if batch.rows() > 0 {
-            let rec = crate::record::Record { stream: self.config.clone(), correlation: corr.clone(), batch, owner };
-            let refused = match self.wait {
-                None => self.core.submit(rec, None).err(),
-                Some(t) => {
-                    let core = &self.core;
-                    py.detach(|| core.submit(rec, Some(t)).err())
-                }
+            let rec = crate::record::Record { stream: config.clone(), correlation: corr.clone(), batch, owner };
+            let refused = match wait {
+                None => core.submit(rec, None).err(),
+                Some(t) => py.detach(|| core.submit(rec, Some(*t)).err()),
             };
             // A refused record is released here, attached; the loss is already counted.
             drop(refused);
         }
         Bound::new(py, PyCorrelation { inner: corr })
     }
-
-    fn core_stats(&self) -> &Stats {
-        self.core.stats_ref()
-    }
 }
 
 #[pymethods]
 impl PyStream {
-    /// Collects a numpy array: 1-D is one row, 2-D is rows × columns. Read in place, not copied.
-    #[pyo3(signature = (data, correlation=None, correlation_id=None, request_id=None, copy=false))]
+    /// Unbound until `_bind`; the subclass's `__init__` takes its own arguments.
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyStream { bound: None }
+    }
+
+    /// Registers this handle's stream on `core`, keeping the switches and the column count of a
+    /// previous binding. `meta` lists the columns after the values, each `(kind, value)`: kinds
+    /// `correlation_id`, `timestamp`, `request_id`, `row`, or `constant` with its text.
+    #[pyo3(signature = (core, *, partition, meta, ncols, block_timeout=None))]
+    fn _bind(
+        &mut self,
+        core: &PyCore,
+        partition: &str,
+        meta: Vec<(String, Option<String>)>,
+        ncols: usize,
+        block_timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let partitioning = Partitioning::parse(partition)
+            .ok_or_else(|| PyValueError::new_err(format!("partition must be 'day' or 'hour', got {partition:?}")))?;
+        let wait = block_timeout.map(|t| seconds("timeout", t)).transpose()?;
+        let ncols = match &self.bound {
+            Some(old) if ncols == 0 => old.config.ncols(),
+            _ => ncols,
+        };
+        let config = core.core.register(partitioning, parse_meta(meta)?, ncols);
+        if let Some(old) = &self.bound {
+            config.set_enabled(old.config.enabled());
+            config.set_sample_rate(old.config.sample_rate());
+        }
+        self.bound = Some(Binding { core: core.core.clone(), config, wait });
+        Ok(())
+    }
+
+    /// Queues rows for writing and returns their Correlation.
+    ///
+    /// numpy arrays are read in place: the rows are encoded from the array's memory on a
+    /// background thread shortly after this returns, so an array changed in place afterwards
+    /// may be written changed; pass copy=True then. Other inputs go through
+    /// `_collect_other` (data frames, dicts, lists).
+    #[pyo3(signature = (data, correlation=None, *, correlation_id=None, request_id=None, copy=false))]
     fn collect<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         data: &Bound<'py, PyAny>,
         correlation: Option<Bound<'py, PyCorrelation>>,
         correlation_id: Option<String>,
         request_id: Option<String>,
         copy: bool,
     ) -> PyResult<Bound<'py, PyCorrelation>> {
-        let data = if copy { data.call_method0("copy")? } else { data.clone() };
-        let rows = match data.cast::<PyUntypedArray>() {
-            Ok(a) => match *a.shape() {
-                [n] if self.config.ncols() == 1 => n,
-                [_] => 1,
-                [r, ..] => r,
-                [] => 1,
-            },
-            Err(_) => 1,
+        let py = slf.py();
+        let Ok(arr) = data.cast::<PyUntypedArray>() else {
+            let out = slf.call_method1("_collect_other", (data, correlation, correlation_id, request_id, copy))?;
+            return Ok(out.cast_into::<PyCorrelation>()?);
         };
-        self.collect_with(
+        let this = slf.borrow();
+        let ncols = this.binding()?.config.ncols();
+        let rows = match *arr.shape() {
+            [n] if ncols == 1 => n,
+            [_] => 1,
+            [r, ..] => r,
+            [] => 1,
+        };
+        let data = if copy { data.call_method0("copy")? } else { data.clone() };
+        this.collect_with(
             py,
             rows,
-            |ncols| {
-                convert::array(&data, ncols)?.ok_or_else(|| {
-                    pyo3::exceptions::PyTypeError::new_err(format!(
-                        "collect() takes numpy arrays here, got {}",
-                        data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-                    ))
-                })
-            },
+            |ncols| Ok(convert::array(&data, ncols)?.expect("checked to be an array above")),
             correlation,
             correlation_id,
             request_id,
@@ -260,7 +292,7 @@ impl PyStream {
 
     /// Collects columns: a list of 1-D numpy arrays of equal length.
     #[pyo3(signature = (columns, correlation=None, correlation_id=None, request_id=None))]
-    fn collect_columns<'py>(
+    fn _collect_columns<'py>(
         &self,
         py: Python<'py>,
         columns: &Bound<'py, PyList>,
@@ -275,30 +307,28 @@ impl PyStream {
         self.collect_with(py, rows, |_| convert::columns(py, columns), correlation, correlation_id, request_id)
     }
 
-    #[getter]
-    fn id(&self) -> u32 {
-        self.config.id
-    }
-
     /// Value columns; 0 until the first `collect()` fixes it.
     #[getter]
-    fn ncols(&self) -> usize {
-        self.config.ncols()
+    fn _ncols(&self) -> PyResult<usize> {
+        Ok(self.binding()?.config.ncols())
     }
 
+    /// The runtime switch: when False, `collect()` only counts the rows it skips.
     #[getter]
-    fn enabled(&self) -> bool {
-        self.config.enabled()
+    fn enabled(&self) -> PyResult<bool> {
+        Ok(self.binding()?.config.enabled())
     }
 
     #[setter]
-    fn set_enabled(&self, on: bool) {
-        self.config.set_enabled(on)
+    fn set_enabled(&self, on: bool) -> PyResult<()> {
+        self.binding()?.config.set_enabled(on);
+        Ok(())
     }
 
+    /// Fraction of requests kept (1.0 keeps all), decided per request.
     #[getter]
-    fn sample_rate(&self) -> f64 {
-        self.config.sample_rate()
+    fn sample_rate(&self) -> PyResult<f64> {
+        Ok(self.binding()?.config.sample_rate())
     }
 
     #[setter]
@@ -306,8 +336,13 @@ impl PyStream {
         if !(0.0..=1.0).contains(&rate) {
             return Err(PyValueError::new_err(format!("sample_rate must be between 0 and 1, got {rate}")));
         }
-        self.config.set_sample_rate(rate);
+        self.binding()?.config.set_sample_rate(rate);
         Ok(())
+    }
+
+    #[getter]
+    fn _stream_id(&self) -> PyResult<u32> {
+        Ok(self.binding()?.config.id)
     }
 }
 

@@ -63,6 +63,8 @@ pub struct PyChunk {
     #[pyo3(get)]
     rows: u64,
     #[pyo3(get)]
+    cols: usize,
+    #[pyo3(get)]
     first_ns: i64,
     #[pyo3(get)]
     last_ns: i64,
@@ -80,6 +82,7 @@ impl PyChunk {
             day,
             hour,
             rows: chunk.rows,
+            cols: chunk.cols,
             first_ns: chunk.first_ns,
             last_ns: chunk.last_ns,
             data: PyBytes::new(py, &chunk.data).unbind(),
