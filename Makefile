@@ -24,6 +24,8 @@ demo: build
 	$(PY) examples/quickstart.py
 
 lint: $(VENV)/.ready
+	cargo fmt --check
+	PYO3_PYTHON=$(abspath $(PY)) cargo clippy --quiet --all-targets --features python -- -D warnings
 	$(VENV)/bin/ruff check python tests benches examples
 	$(VENV)/bin/ruff format --check python tests benches examples
 	$(VENV)/bin/mypy

@@ -108,12 +108,7 @@ impl Batch {
         assert_eq!(std::mem::size_of::<T>(), kind.item_size());
         let size = kind.item_size() as isize;
         Batch::Block {
-            view: View {
-                ptr: values.as_ptr().cast(),
-                kind,
-                row_stride: size * cols as isize,
-                col_stride: size,
-            },
+            view: View { ptr: values.as_ptr().cast(), kind, row_stride: size * cols as isize, col_stride: size },
             rows,
             cols,
         }

@@ -164,7 +164,15 @@ impl Chunker {
 }
 
 fn seal((stream, partition): (u32, Partition), open: Open) -> Chunk {
-    Chunk { stream, partition, data: open.data, rows: open.rows, cols: open.cols, first_ns: open.first_ns, last_ns: open.last_ns }
+    Chunk {
+        stream,
+        partition,
+        data: open.data,
+        rows: open.rows,
+        cols: open.cols,
+        first_ns: open.first_ns,
+        last_ns: open.last_ns,
+    }
 }
 
 #[cfg(test)]

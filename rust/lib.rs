@@ -3,10 +3,10 @@
 //! stream and partition, sealed on size, age, partition end, flush) → `pipeline` (the encoder
 //! thread tying them together). `python` is the thin pyo3 layer.
 
-pub mod encode;
 pub mod batch;
 pub mod chunk;
 pub mod clock;
+pub mod encode;
 pub mod pipeline;
 pub mod record;
 pub mod ring;

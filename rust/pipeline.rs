@@ -320,13 +320,8 @@ mod tests {
     const MIDNIGHT: i64 = 1_709_251_200_000_000_000; // 2024-03-01T00:00:00Z
 
     fn pipeline(capacity: usize) -> Pipeline<Arc<Vec<f64>>> {
-        Pipeline::start(Config {
-            capacity,
-            clock: Clock::manual(MIDNIGHT - 1_000_000),
-            nonce: 9,
-            ..Config::default()
-        })
-        .unwrap()
+        Pipeline::start(Config { capacity, clock: Clock::manual(MIDNIGHT - 1_000_000), nonce: 9, ..Config::default() })
+            .unwrap()
     }
 
     fn record(p: &Pipeline<Arc<Vec<f64>>>, s: &Arc<StreamConfig>, values: Vec<f64>) -> Record<Arc<Vec<f64>>> {
@@ -360,7 +355,8 @@ mod tests {
         p.submit(record(&p, &s, vec![3.0]), None).ok().unwrap();
         let t = p.flush(Duration::from_secs(1));
         let chunks = drain(&p, t);
-        let text: Vec<_> = chunks.iter().map(|c| (c.partition.civil().2, String::from_utf8_lossy(&c.data).into_owned())).collect();
+        let text: Vec<_> =
+            chunks.iter().map(|c| (c.partition.civil().2, String::from_utf8_lossy(&c.data).into_owned())).collect();
         assert_eq!(text, [(29, "1.0,0\n2.0,1\n".to_string()), (1, "3.0,0\n".to_string())]);
         // Owners come back to be released where it is safe.
         let mut released = 0;
@@ -376,13 +372,8 @@ mod tests {
     #[test]
     fn a_full_ring_drops_without_blocking_and_counts_every_row() {
         // A ring of 1 and an encoder held up by a full output channel.
-        let p: Pipeline<Arc<Vec<f64>>> = Pipeline::start(Config {
-            capacity: 1,
-            chunk_bytes: 1,
-            max_sealed: 1,
-            ..Config::default()
-        })
-        .unwrap();
+        let p: Pipeline<Arc<Vec<f64>>> =
+            Pipeline::start(Config { capacity: 1, chunk_bytes: 1, max_sealed: 1, ..Config::default() }).unwrap();
         let s = p.register(Partitioning::Day, vec![], 1);
         let t0 = Instant::now();
         let (mut ok, mut dropped) = (0u64, 0u64);

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
 
 use crate::record::Record;
 
@@ -52,10 +52,7 @@ impl<O> Ring<O> {
 
     /// The next message, or `None` at the deadline.
     pub fn pop_until(&self, deadline: Instant) -> Option<Message<O>> {
-        match self.rx.recv_deadline(deadline) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_deadline(deadline).ok()
     }
 
     pub fn try_pop(&self) -> Option<Message<O>> {
@@ -102,10 +99,7 @@ mod tests {
         let ring = Ring::new(1);
         ring.try_push(flush(1)).ok().unwrap();
         let t0 = Instant::now();
-        assert!(matches!(
-            ring.push_timeout(flush(2), Duration::from_millis(30)),
-            Err(Refused::Full(_))
-        ));
+        assert!(matches!(ring.push_timeout(flush(2), Duration::from_millis(30)), Err(Refused::Full(_))));
         assert!(t0.elapsed() >= Duration::from_millis(30));
     }
 

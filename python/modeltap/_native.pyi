@@ -3,9 +3,8 @@
 from datetime import datetime
 from typing import Literal, final
 
-from typing_extensions import Self, disjoint_base
-
 import numpy as np
+from typing_extensions import Self, disjoint_base
 
 __all__ = ["Chunk", "Core", "Correlation", "ManualClock", "StreamHandle", "csv_field"]
 

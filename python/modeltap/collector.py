@@ -6,8 +6,6 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import numpy as np
-
 from modeltap import _native, lifecycle, tabular
 from modeltap.layout import StreamPath, check_part
 from modeltap.pipeline import META_COLUMNS, Pipeline, StreamSpec

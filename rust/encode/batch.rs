@@ -76,8 +76,8 @@ unsafe fn write_value(out: &mut Vec<u8>, kind: Kind, p: *const u8) {
 mod tests {
     use super::*;
     use crate::batch::Rendered;
-    use half::f16;
     use crate::encode::DateUnit;
+    use half::f16;
 
     fn rows(batch: &Batch) -> Vec<String> {
         (0..batch.rows())
@@ -109,12 +109,7 @@ mod tests {
         // Every other row of a 4×1 column, read backwards (negative stride).
         let w = [10u16, 11, 12, 13];
         let b = Batch::Block {
-            view: View {
-                ptr: unsafe { w.as_ptr().add(3).cast() },
-                kind: Kind::U16,
-                row_stride: -4,
-                col_stride: 0,
-            },
+            view: View { ptr: unsafe { w.as_ptr().add(3).cast() }, kind: Kind::U16, row_stride: -4, col_stride: 0 },
             rows: 2,
             cols: 1,
         };

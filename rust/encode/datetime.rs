@@ -238,8 +238,18 @@ mod tests {
     #[test]
     fn no_value_panics() {
         let units = [
-            DateUnit::Year, DateUnit::Month, DateUnit::Week, DateUnit::Day, DateUnit::Hour, DateUnit::Minute,
-            DateUnit::Second, DateUnit::Milli, DateUnit::Micro, DateUnit::Nano, DateUnit::Pico, DateUnit::Femto,
+            DateUnit::Year,
+            DateUnit::Month,
+            DateUnit::Week,
+            DateUnit::Day,
+            DateUnit::Hour,
+            DateUnit::Minute,
+            DateUnit::Second,
+            DateUnit::Milli,
+            DateUnit::Micro,
+            DateUnit::Nano,
+            DateUnit::Pico,
+            DateUnit::Femto,
             DateUnit::Atto,
         ];
         for unit in units {

@@ -58,7 +58,18 @@ mod tests {
 
     #[test]
     fn edge_values_parse_back_exactly() {
-        for v in [f64::MIN_POSITIVE, 5e-324, f64::MAX, f64::MIN, 1e300, 1e-300, 1.0 / 3.0, 123456789.0, 1e16, 2f64.powi(53) + 2.0] {
+        for v in [
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            1e300,
+            1e-300,
+            1.0 / 3.0,
+            123456789.0,
+            1e16,
+            2f64.powi(53) + 2.0,
+        ] {
             assert_eq!(f64_text(v).parse::<f64>().unwrap().to_bits(), v.to_bits(), "{v}");
         }
     }

@@ -22,7 +22,8 @@ type Core = Pipeline<Py<PyAny>>;
 const RELEASE_PER_COLLECT: usize = 4;
 
 fn seconds(name: &str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, got {s}")))
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, got {s}")))
 }
 
 #[pyclass(frozen, name = "Core", module = "modeltap._native")]
@@ -55,7 +56,8 @@ impl PyCore {
             clock: clock.map_or(Clock::System, |c| c.clock.clone()),
             nonce,
         };
-        let core = Pipeline::start(config).map_err(|e| PyRuntimeError::new_err(format!("cannot start the encoder thread: {e}")))?;
+        let core = Pipeline::start(config)
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the encoder thread: {e}")))?;
         Ok(PyCore { core: Arc::new(core) })
     }
 

@@ -94,7 +94,10 @@ impl PyChunk {
 impl PyChunk {
     fn __repr__(&self) -> String {
         let hour = self.hour.map(|h| format!(" {h:02}h")).unwrap_or_default();
-        format!("Chunk(stream={}, {}-{:02}-{:02}{hour}, rows={})", self.stream, self.year, self.month, self.day, self.rows)
+        format!(
+            "Chunk(stream={}, {}-{:02}-{:02}{hour}, rows={})",
+            self.stream, self.year, self.month, self.day, self.rows
+        )
     }
 }
 
