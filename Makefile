@@ -34,6 +34,7 @@ test: build lint
 	cargo test --quiet
 	$(PY) -m mypy.stubtest modeltap._native
 	$(PY) -m pytest
+	$(PY) -m pytest benches -q  # each benchmark once, untimed, so they cannot rot
 
 bench: build
 	$(PY) -m pytest benches --benchmark-enable --benchmark-columns=min,median,mean,stddev,rounds

@@ -165,3 +165,9 @@ def test_mixed_dataframe_round_trips(store: modeltap.LocalStore) -> None:
     assert out["t"][0] == pd.Timestamp("2024-02-29T23:59:59.123456") and pd.isna(out["t"][1])
     assert out["tz"][0] == pd.Timestamp("2024-01-01T00:00:00") and pd.isna(out["tz"][2])
     assert out["cat"][0] == "x" and pd.isna(out["cat"][2])
+
+
+def test_pandas_missing_markers_in_object_arrays(store: modeltap.LocalStore) -> None:
+    arr = np.array([["x", pd.NA, pd.NaT, None]], dtype=object)
+    _, frame = roundtrip(store, arr, {f"col_{k}": str for k in range(4)}, keep_default_na=False)
+    assert value_columns(frame).to_numpy().tolist() == [["x", "", "", ""]]

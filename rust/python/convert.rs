@@ -238,8 +238,12 @@ fn render_object(v: &Bound<'_, PyAny>, j: usize, sc: &NumpyScalars, out: &mut Ve
         }
     } else if v.is_instance(sc.floating.bind(py))? {
         write_f64(out, v.extract::<f64>()?);
+    } else if type_name(v) == "NaTType" {
+        // pandas' NaT subclasses datetime but is a missing value.
     } else if v.is_instance(sc.datetime.bind(py))? || v.is_instance(sc.date.bind(py))? {
         write_text(out, v.call_method0("isoformat")?.cast::<PyString>()?.to_str()?);
+    } else if type_name(v) == "NAType" {
+        // pandas' missing-value markers, matched by name so pandas stays optional.
     } else {
         return Err(PyTypeError::new_err(format!(
             "column {j} holds a {}; collect() takes numbers, bool, str, None and datetimes",
