@@ -95,6 +95,21 @@ impl Batch {
         }
     }
 
+    /// Bytes this batch keeps alive until it is encoded: the caller's values it points into,
+    /// or the rendered fields it owns.
+    pub fn nbytes(&self) -> usize {
+        match self {
+            Batch::Block { view, rows, cols } => rows * cols * view.kind.item_size(),
+            Batch::Columns { rows, columns } => columns
+                .iter()
+                .map(|c| match c {
+                    Column::View(v) => rows * v.kind.item_size(),
+                    Column::Rendered(r) => r.bytes.len() + r.ends.len() * std::mem::size_of::<usize>(),
+                })
+                .sum(),
+        }
+    }
+
     pub fn cols(&self) -> usize {
         match self {
             Batch::Block { cols, .. } => *cols,

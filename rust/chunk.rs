@@ -158,6 +158,10 @@ impl Chunker {
         self.open.len()
     }
 
+    pub fn open_rows(&self) -> u64 {
+        self.open.values().map(|o| o.rows).sum()
+    }
+
     pub fn open_bytes(&self) -> usize {
         self.open.values().map(|o| o.data.len()).sum()
     }

@@ -5,14 +5,15 @@
 //! build). The encoder never drops one: it hands each back through `pop_released`, so that the
 //! Python side can release it while attached to the interpreter.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use crossbeam_queue::SegQueue;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::chunk::{Chunk, Chunker};
 use crate::clock::{Clock, Partitioning};
@@ -28,6 +29,10 @@ const TICK: Duration = Duration::from_millis(100);
 pub struct Config {
     /// Records (collect calls) the ring holds before `collect()` drops or waits.
     pub capacity: usize,
+    /// Bytes of collected values the ring may keep alive (they are the callers' arrays, not
+    /// copies) before `collect()` drops or waits. A single larger batch is still taken when
+    /// the ring is empty.
+    pub max_queue_bytes: usize,
     /// A chunk is sealed once it holds this many bytes.
     pub chunk_bytes: usize,
     /// ... or once it has been open this long.
@@ -43,6 +48,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             capacity: 65_536,
+            max_queue_bytes: 256 << 20,
             chunk_bytes: 4 << 20,
             flush_interval: Duration::from_secs(5),
             max_sealed: 64,
@@ -64,6 +70,7 @@ pub enum Output {
 
 pub struct Pipeline<O: Send + 'static> {
     ring: Arc<Ring<O>>,
+    queue_bytes: Arc<QueueBytes>,
     output: Receiver<Output>,
     released: Arc<SegQueue<O>>,
     stats: Arc<Stats>,
@@ -78,6 +85,62 @@ pub struct Pipeline<O: Send + 'static> {
     closed: RwLock<bool>,
     close_sent: AtomicBool,
     encoder: Mutex<Option<JoinHandle<()>>>,
+    /// Why the encoder thread failed, if it did (a bug: it should not).
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+/// The bytes queued records keep alive, and a way to wait for them to go down.
+#[derive(Default)]
+struct QueueBytes {
+    used: AtomicUsize,
+    limit: usize,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    freed: Condvar,
+}
+
+impl QueueBytes {
+    fn try_reserve(&self, n: usize) -> bool {
+        let mut used = self.used.load(SeqCst);
+        loop {
+            if used != 0 && used.saturating_add(n) > self.limit {
+                return false;
+            }
+            match self.used.compare_exchange_weak(used, used + n, SeqCst, SeqCst) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// Reserves `n` bytes, waiting until `deadline` for room.
+    fn reserve_until(&self, n: usize, deadline: Instant) -> bool {
+        if self.try_reserve(n) {
+            return true;
+        }
+        // Announce the wait before checking again, so that a release in between notifies us.
+        self.waiters.fetch_add(1, SeqCst);
+        let mut guard = self.lock.lock();
+        let reserved = loop {
+            if self.try_reserve(n) {
+                break true;
+            }
+            if self.freed.wait_until(&mut guard, deadline).timed_out() {
+                break self.try_reserve(n);
+            }
+        };
+        drop(guard);
+        self.waiters.fetch_sub(1, SeqCst);
+        reserved
+    }
+
+    fn release(&self, n: usize) {
+        self.used.fetch_sub(n, SeqCst);
+        if self.waiters.load(SeqCst) > 0 {
+            let _guard = self.lock.lock();
+            self.freed.notify_all();
+        }
+    }
 }
 
 /// What the encoder reports about work in progress.
@@ -90,22 +153,45 @@ pub struct Gauges {
 impl<O: Send + 'static> Pipeline<O> {
     pub fn start(config: Config) -> std::io::Result<Self> {
         let ring = Arc::new(Ring::new(config.capacity));
+        let queue_bytes = Arc::new(QueueBytes { limit: config.max_queue_bytes, ..QueueBytes::default() });
         let (out_tx, out_rx) = bounded(config.max_sealed.max(1));
         let released = Arc::new(SegQueue::new());
         let stats = Arc::new(Stats::default());
         let gauges = Arc::new(Gauges::default());
-        let encoder = Encoder {
+        let mut encoder = Encoder {
             ring: ring.clone(),
+            queue_bytes: queue_bytes.clone(),
             output: out_tx,
             released: released.clone(),
             stats: stats.clone(),
             gauges: gauges.clone(),
             clock: config.clock.clone(),
             chunker: Chunker::new(config.chunk_bytes, config.flush_interval),
+            sealed: Vec::new(),
+            current: None,
         };
-        let handle = std::thread::Builder::new().name("modeltap-encoder".into()).spawn(move || encoder.run())?;
+        let failure = Arc::new(Mutex::new(None));
+        let failed = failure.clone();
+        let handle = std::thread::Builder::new().name("modeltap-encoder".into()).spawn(move || {
+            let survivor = encoder.survivor();
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.run())) {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                *failed.lock() = Some(message);
+                // What the failed encoder held: its record, open chunks and unsent chunks.
+                let (rows, bytes) = encoder.current.take().unwrap_or((0, 0));
+                let held = encoder.chunker.open_rows() + encoder.sealed.iter().map(|c| c.rows).sum::<u64>();
+                survivor.stats.dropped(Drop::Encoder, rows + held as usize);
+                survivor.queue_bytes.release(bytes);
+                survivor.drain();
+            }
+        })?;
         Ok(Pipeline {
             ring,
+            queue_bytes,
             output: out_rx,
             released,
             stats,
@@ -118,6 +204,7 @@ impl<O: Send + 'static> Pipeline<O> {
             closed: RwLock::new(false),
             close_sent: AtomicBool::new(false),
             encoder: Mutex::new(Some(handle)),
+            failure,
         })
     }
 
@@ -141,16 +228,27 @@ impl<O: Send + 'static> Pipeline<O> {
     /// A refused record comes back with the reason, already counted.
     pub fn submit(&self, rec: Record<O>, wait: Option<Duration>) -> Result<(), (Drop, Record<O>)> {
         let rows = rec.rows();
+        let bytes = rec.batch.nbytes();
+        let deadline = wait.map(|w| Instant::now() + w);
         let closed = self.closed.read();
         if *closed {
             self.stats.dropped(Drop::Closed, rows);
             return Err((Drop::Closed, rec));
         }
+        let full = if wait.is_some() { Drop::Timeout } else { Drop::RingFull };
+        let reserved = match deadline {
+            None => self.queue_bytes.try_reserve(bytes),
+            Some(d) => self.queue_bytes.reserve_until(bytes, d),
+        };
+        if !reserved {
+            self.stats.dropped(full, rows);
+            return Err((full, rec));
+        }
         // Counted before the push so that `rows_encoded` never runs ahead of it.
         Stats::add(&self.stats.rows_collected, rows);
-        let pushed = match wait {
+        let pushed = match deadline {
             None => self.ring.try_push(Message::Record(rec)),
-            Some(t) => self.ring.push_timeout(Message::Record(rec), t),
+            Some(d) => self.ring.push_timeout(Message::Record(rec), d.saturating_duration_since(Instant::now())),
         };
         drop(closed);
         match pushed {
@@ -159,11 +257,11 @@ impl<O: Send + 'static> Pipeline<O> {
                 Ok(())
             }
             Err(refused) => {
+                self.queue_bytes.release(bytes);
                 self.stats.rows_collected.fetch_sub(rows as u64, Relaxed);
-                let why = match (&refused, wait) {
-                    (Refused::Full(_), None) => Drop::RingFull,
-                    (Refused::Full(_), Some(_)) => Drop::Timeout,
-                    (Refused::Disconnected(_), _) => Drop::Closed,
+                let why = match refused {
+                    Refused::Full(_) => full,
+                    Refused::Disconnected(_) => Drop::Closed,
                 };
                 self.stats.dropped(why, rows);
                 match refused {
@@ -222,9 +320,15 @@ impl<O: Send + 'static> Pipeline<O> {
         let mut s = self.stats.snapshot();
         s.push(("ring_depth", self.ring.len() as u64));
         s.push(("ring_capacity", self.ring.capacity() as u64));
+        s.push(("queue_bytes", self.queue_bytes.used.load(Relaxed) as u64));
         s.push(("open_chunks", self.gauges.open_chunks.load(Relaxed)));
         s.push(("open_bytes", self.gauges.open_bytes.load(Relaxed)));
         s
+    }
+
+    /// Why the encoder thread stopped early, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().clone()
     }
 
     pub fn stats_ref(&self) -> &Stats {
@@ -247,17 +351,64 @@ impl<O: Send + 'static> std::ops::Drop for Pipeline<O> {
 
 struct Encoder<O> {
     ring: Arc<Ring<O>>,
+    queue_bytes: Arc<QueueBytes>,
     output: Sender<Output>,
     released: Arc<SegQueue<O>>,
     stats: Arc<Stats>,
     gauges: Arc<Gauges>,
     clock: Clock,
     chunker: Chunker,
+    sealed: Vec<Chunk>,
+    /// Rows and bytes of the record being encoded.
+    current: Option<(usize, usize)>,
+}
+
+/// What keeps answering after the encoder failed: every record is counted as lost and
+/// released, flushes and close are acknowledged, so nothing hangs and nothing is lost silently.
+struct Survivor<O> {
+    ring: Arc<Ring<O>>,
+    queue_bytes: Arc<QueueBytes>,
+    output: Sender<Output>,
+    released: Arc<SegQueue<O>>,
+    stats: Arc<Stats>,
+}
+
+impl<O> Survivor<O> {
+    fn drain(self) {
+        loop {
+            match self.ring.pop_until(Instant::now() + TICK) {
+                Some(Message::Record(mut rec)) => {
+                    self.stats.dropped(Drop::Encoder, rec.rows());
+                    self.queue_bytes.release(rec.batch.nbytes());
+                    if let Some(owner) = rec.owner.take() {
+                        self.released.push(owner);
+                    }
+                }
+                Some(Message::Flush(ticket)) => {
+                    let _ = self.output.send(Output::Flushed(ticket));
+                }
+                Some(Message::Close) => {
+                    let _ = self.output.send(Output::Closed);
+                    return;
+                }
+                None => {}
+            }
+        }
+    }
 }
 
 impl<O> Encoder<O> {
-    fn run(mut self) {
-        let mut sealed = Vec::new();
+    fn survivor(&self) -> Survivor<O> {
+        Survivor {
+            ring: self.ring.clone(),
+            queue_bytes: self.queue_bytes.clone(),
+            output: self.output.clone(),
+            released: self.released.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    fn run(&mut self) {
         let mut next_check = Instant::now() + TICK;
         loop {
             let deadline = self.chunker.next_deadline().map_or(next_check, |d| d.min(next_check));
@@ -266,20 +417,24 @@ impl<O> Encoder<O> {
             let now = Instant::now();
             match msg {
                 Some(Message::Record(mut rec)) => {
-                    self.chunker.append(&rec, now, &mut sealed);
-                    Stats::add(&self.stats.rows_encoded, rec.rows());
+                    let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
+                    self.current = Some((rows, bytes));
+                    self.chunker.append(&rec, now, &mut self.sealed);
+                    self.current = None;
+                    Stats::add(&self.stats.rows_encoded, rows);
+                    self.queue_bytes.release(bytes);
                     if let Some(owner) = rec.owner.take() {
                         self.released.push(owner);
                     }
                 }
                 Some(Message::Flush(ticket)) => {
-                    self.chunker.seal_all(&mut sealed);
-                    self.emit(&mut sealed);
+                    self.chunker.seal_all(&mut self.sealed);
+                    self.emit();
                     let _ = self.output.send(Output::Flushed(ticket));
                 }
                 Some(Message::Close) => {
-                    self.chunker.seal_all(&mut sealed);
-                    self.emit(&mut sealed);
+                    self.chunker.seal_all(&mut self.sealed);
+                    self.emit();
                     self.update_gauges();
                     let _ = self.output.send(Output::Closed);
                     return;
@@ -287,16 +442,16 @@ impl<O> Encoder<O> {
                 None => {}
             }
             if now >= next_check || idle {
-                self.chunker.seal_due(now, self.clock.now_ns(), &mut sealed);
+                self.chunker.seal_due(now, self.clock.now_ns(), &mut self.sealed);
                 self.update_gauges();
                 next_check = now + TICK;
             }
-            self.emit(&mut sealed);
+            self.emit();
         }
     }
 
-    fn emit(&mut self, sealed: &mut Vec<Chunk>) {
-        for chunk in sealed.drain(..) {
+    fn emit(&mut self) {
+        for chunk in std::mem::take(&mut self.sealed) {
             Stats::add(&self.stats.bytes_encoded, chunk.data.len());
             Stats::add(&self.stats.chunks_sealed, 1);
             // Blocks while the uploader is behind: the ring then fills and drops are counted.
@@ -405,6 +560,85 @@ mod tests {
             }
         }
         assert!(timeouts > 0, "nobody drains the output, so the ring must stay full");
+    }
+
+    #[test]
+    fn queued_bytes_are_bounded_and_waited_for() {
+        // Nobody drains the output: the encoder stops after the first chunk, so bytes stay queued.
+        let p: Pipeline<Arc<Vec<f64>>> =
+            Pipeline::start(Config { max_queue_bytes: 8 * 10, chunk_bytes: 1, max_sealed: 1, ..Config::default() })
+                .unwrap();
+        let s = p.register(Partitioning::Day, vec![], 1);
+        let mut accepted = 0;
+        for _ in 0..50 {
+            if p.submit(record(&p, &s, vec![0.0; 4]), None).is_ok() {
+                accepted += 1;
+            }
+        }
+        assert!(accepted < 10, "the byte limit holds back the ring: {accepted} accepted");
+        // Once the encoder is stuck, top the ring up to the limit; then a wait must time out.
+        std::thread::sleep(Duration::from_millis(100));
+        while p.submit(record(&p, &s, vec![0.0; 4]), None).is_ok() {}
+        let t0 = Instant::now();
+        let r = p.submit(record(&p, &s, vec![0.0; 4]), Some(Duration::from_millis(50)));
+        assert!(matches!(r, Err((Drop::Timeout, _))));
+        assert!(t0.elapsed() >= Duration::from_millis(50));
+        // A batch larger than the whole limit still goes in once the ring is empty.
+        let q: Pipeline<Arc<Vec<f64>>> = Pipeline::start(Config { max_queue_bytes: 8, ..Config::default() }).unwrap();
+        let s = q.register(Partitioning::Day, vec![], 1);
+        assert!(q.submit(record(&q, &s, vec![0.0; 100]), None).is_ok());
+    }
+
+    #[test]
+    fn a_blocked_producer_wakes_when_bytes_free_up() {
+        let p = Arc::new(
+            Pipeline::<Arc<Vec<f64>>>::start(Config { max_queue_bytes: 8 * 100, ..Config::default() }).unwrap(),
+        );
+        let s = p.register(Partitioning::Day, vec![], 1);
+        let consumer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let mut rows = 0;
+                while let Some(out) = p.next_output(Duration::from_secs(30)) {
+                    match out {
+                        Output::Chunk(c) => rows += c.rows,
+                        Output::Closed => break,
+                        Output::Flushed(_) => {}
+                    }
+                }
+                rows
+            })
+        };
+        for _ in 0..500 {
+            p.submit(record(&p, &s, vec![1.0; 60]), Some(Duration::from_secs(30))).ok().unwrap();
+        }
+        assert!(p.close(Duration::from_secs(30)));
+        assert_eq!(consumer.join().unwrap(), 500 * 60);
+    }
+
+    #[test]
+    fn a_failed_encoder_counts_what_it_cannot_write_and_still_closes() {
+        let p = pipeline(64);
+        let s = p.register(Partitioning::Day, vec![], 1);
+        // A malformed batch (a rendered column without its field ends) makes encoding panic.
+        let bad = Record {
+            stream: s.clone(),
+            correlation: p.correlation(None, None),
+            batch: Batch::Columns { rows: 1, columns: vec![crate::batch::Column::Rendered(Default::default())] },
+            owner: None,
+        };
+        p.submit(bad, None).ok().unwrap();
+        p.submit(record(&p, &s, vec![1.0, 2.0]), None).ok().unwrap();
+        let t = p.flush(Duration::from_secs(5));
+        assert!(drain(&p, t).is_empty());
+        assert!(p.failure().is_some_and(|m| m.contains("index out of bounds")), "{:?}", p.failure());
+        let stats: std::collections::HashMap<_, _> = p.stats().into_iter().collect();
+        assert_eq!(stats["rows_dropped_encoder"], 3, "the bad record's row and the two after it");
+        assert_eq!(stats["queue_bytes"], 0);
+        assert!(p.pop_released().is_some(), "owners still come back");
+        assert!(p.close(Duration::from_secs(5)));
+        assert!(matches!(p.next_output(Duration::from_secs(5)), Some(Output::Closed)));
+        p.join();
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum Drop {
     Timeout,
     /// `collect()` after `close()`.
     Closed,
+    /// The encoder thread failed (a bug); rows accepted after that are counted here.
+    Encoder,
 }
 
 #[derive(Default, Debug)]
@@ -20,6 +22,7 @@ pub struct Stats {
     pub rows_dropped_ring_full: AtomicU64,
     pub rows_dropped_timeout: AtomicU64,
     pub rows_dropped_closed: AtomicU64,
+    pub rows_dropped_encoder: AtomicU64,
     /// `collect()` on a disabled collector: not a loss, the switch was off.
     pub rows_disabled: AtomicU64,
     /// Requests left out by `sample_rate`: not a loss either.
@@ -35,6 +38,7 @@ impl Stats {
             Drop::RingFull => &self.rows_dropped_ring_full,
             Drop::Timeout => &self.rows_dropped_timeout,
             Drop::Closed => &self.rows_dropped_closed,
+            Drop::Encoder => &self.rows_dropped_encoder,
         };
         counter.fetch_add(rows as u64, Relaxed);
     }
@@ -50,6 +54,7 @@ impl Stats {
             ("rows_dropped_ring_full", self.rows_dropped_ring_full.load(Relaxed)),
             ("rows_dropped_timeout", self.rows_dropped_timeout.load(Relaxed)),
             ("rows_dropped_closed", self.rows_dropped_closed.load(Relaxed)),
+            ("rows_dropped_encoder", self.rows_dropped_encoder.load(Relaxed)),
             ("rows_disabled", self.rows_disabled.load(Relaxed)),
             ("rows_sampled_out", self.rows_sampled_out.load(Relaxed)),
             ("rows_encoded", self.rows_encoded.load(Relaxed)),

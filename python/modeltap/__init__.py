@@ -36,7 +36,9 @@ def configure(store: Store | None = None, **options: Any) -> None:
 
     >>> modeltap.configure(store=modeltap.LocalStore("/var/modeldata"), flush_interval=2.0)
 
-    Options: ``capacity`` (collect() calls the queue holds, default 65,536), ``chunk_bytes``
+    Options: ``capacity`` (collect() calls the queue holds, default 65,536), ``max_queue_bytes``
+    (bytes of collected arrays the queue may keep alive, default 256 MiB: arrays are queued
+    by reference, so this bounds the memory collecting can pin), ``chunk_bytes``
     (a file append once a chunk reaches this size, default 4 MiB), ``flush_interval`` (seconds
     a row may wait in memory before it is written, default 5; also the most a SIGKILL can
     lose), ``max_sealed`` (chunks waiting for the store before the encoder pauses, default 64).

@@ -39,6 +39,7 @@ class Options:
     """Pipeline-wide settings; see :func:`modeltap.configure`."""
 
     capacity: int = 65_536
+    max_queue_bytes: int = 256 << 20
     chunk_bytes: int = 4 << 20
     flush_interval: float = 5.0
     max_sealed: int = 64
@@ -46,7 +47,7 @@ class Options:
     clock: Any = None
 
     def __post_init__(self) -> None:
-        for name in ("capacity", "chunk_bytes", "max_sealed"):
+        for name in ("capacity", "max_queue_bytes", "chunk_bytes", "max_sealed"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -90,6 +91,7 @@ class _Counters:
     rows_dropped_store: int = 0
     store_errors: int = 0
     last_error: str | None = None
+    reported_failure: bool = False
     reported_drops: dict[str, int] = field(default_factory=dict)
 
 
@@ -101,6 +103,7 @@ class Pipeline:
         self._default_store = default_store
         self._core = _native.Core(
             capacity=options.capacity,
+            max_queue_bytes=options.max_queue_bytes,
             chunk_bytes=options.chunk_bytes,
             flush_interval=float(options.flush_interval),
             max_sealed=options.max_sealed,
@@ -213,6 +216,10 @@ class Pipeline:
                 logger.exception("modeltap: %r failed to flush", store)
 
     def _report_drops(self) -> None:
+        failure = self._core.failure
+        if failure is not None and not self._counters.reported_failure:
+            self._counters.reported_failure = True
+            logger.error("modeltap: the encoder thread failed (%s); rows are now counted as dropped", failure)
         stats = self._core.stats()
         drops = {k: v for k, v in stats.items() if k.startswith("rows_dropped_")}
         new = {k: v - self._counters.reported_drops.get(k, 0) for k, v in drops.items()}
@@ -271,6 +278,7 @@ class Pipeline:
                     "ring_full": native["rows_dropped_ring_full"],
                     "timeout": native["rows_dropped_timeout"],
                     "closed": native["rows_dropped_closed"],
+                    "encoder": native["rows_dropped_encoder"],
                     "store": c.rows_dropped_store,
                 },
                 "rows_disabled": native["rows_disabled"],
@@ -284,10 +292,12 @@ class Pipeline:
                 "records_collected": native["records_collected"],
                 "queue_depth": native["ring_depth"],
                 "queue_capacity": native["ring_capacity"],
+                "queue_bytes": native["queue_bytes"],
                 "open_chunks": native["open_chunks"],
                 "open_bytes": native["open_bytes"],
                 "store_errors": c.store_errors,
                 "last_store_error": c.last_error,
+                "encoder_error": self._core.failure,
             }
         return out
 

@@ -34,22 +34,30 @@ pub struct PyCore {
 #[pymethods]
 impl PyCore {
     #[new]
-    #[pyo3(signature = (*, capacity, chunk_bytes, flush_interval, max_sealed, nonce, clock=None))]
+    #[pyo3(signature = (*, capacity, max_queue_bytes, chunk_bytes, flush_interval, max_sealed, nonce, clock=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         capacity: usize,
+        max_queue_bytes: usize,
         chunk_bytes: usize,
         flush_interval: f64,
         max_sealed: usize,
         nonce: u64,
         clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<Self> {
-        for (name, v) in [("capacity", capacity), ("chunk_bytes", chunk_bytes), ("max_sealed", max_sealed)] {
+        for (name, v) in [
+            ("capacity", capacity),
+            ("max_queue_bytes", max_queue_bytes),
+            ("chunk_bytes", chunk_bytes),
+            ("max_sealed", max_sealed),
+        ] {
             if v == 0 {
                 return Err(PyValueError::new_err(format!("{name} must be positive")));
             }
         }
         let config = Config {
             capacity,
+            max_queue_bytes,
             chunk_bytes,
             flush_interval: seconds("flush_interval", flush_interval)?,
             max_sealed,
@@ -105,6 +113,12 @@ impl PyCore {
     fn join(&self, py: Python<'_>) {
         let core = &self.core;
         py.detach(|| core.join())
+    }
+
+    /// Why the encoder thread failed, if it did (a bug: please report it).
+    #[getter]
+    fn failure(&self) -> Option<String> {
+        self.core.failure()
     }
 
     #[getter]
