@@ -30,6 +30,13 @@ def _run(code: str, tmp_path: Path, **kwargs: object) -> subprocess.Popen[str]:
     )
 
 
+def _terminate_when_ready(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=30)
+
+
 def test_forked_child_collects_with_its_own_pipeline(tmp_path: Path) -> None:
     store = modeltap.LocalStore(tmp_path)
     modeltap.configure(store=store, flush_interval=60.0)
@@ -71,10 +78,7 @@ def test_sigterm_flushes_what_was_collected_then_dies_of_it(tmp_path: Path) -> N
         """,
         tmp_path,
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    _, err = _terminate_when_ready(proc)
     assert proc.returncode == -signal.SIGTERM, err
     (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
     assert read(path)["i"].tolist() == [float(i) for i in range(10_000)]
@@ -97,10 +101,7 @@ def test_sigterm_chains_an_earlier_handler(tmp_path: Path) -> None:
         """,
         tmp_path,
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    out, err = _terminate_when_ready(proc)
     assert proc.returncode == 3, err
     assert "mine ran" in out
     (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
