@@ -180,5 +180,6 @@ def test_stats_count_the_whole_path(store: modeltap.LocalStore) -> None:
 def test_collect_after_close_is_counted(store: modeltap.LocalStore) -> None:
     c = modeltap.Collector("m", feature_names=["a"])
     assert modeltap.close()
+    assert modeltap.flush(), "nothing is pending after a close that finished"
     c.collect(np.ones((4, 1)))
     assert modeltap.stats()["rows_dropped"]["closed"] == 4

@@ -235,7 +235,9 @@ class Pipeline:
         deadline = None if timeout is None else time.monotonic() + timeout
         ticket = self._core.flush(_remaining(deadline))
         if ticket is None:
-            return False
+            with self._cond:
+                # Closed: everything was flushed then, unless close() had to give up.
+                return self._closed and not self._abandon
         with self._cond:
             return (
                 self._cond.wait_for(lambda: self._done_ticket >= ticket or self._closed, timeout=_remaining(deadline))

@@ -269,7 +269,10 @@ impl PyStream {
 
     /// Queues rows for writing and returns their Correlation.
     ///
-    /// numpy arrays are read in place: the rows are encoded from the array's memory on a
+    ///     corr = inputs.collect(np.array([[1.0, 2.0]]), correlation_id="LoanNumber-123")
+    ///
+    /// Pass `correlation=corr` to another collector's collect() to put the same ids on its
+    /// rows. numpy arrays are read in place: the rows are encoded from the array's memory on a
     /// background thread shortly after this returns, so an array changed in place afterwards
     /// may be written changed; pass copy=True then. Other inputs go through
     /// `_collect_other` (data frames, dicts, lists).
