@@ -37,7 +37,7 @@ test: build lint
 	$(PY) -m pytest benches -q  # each benchmark once, untimed, so they cannot rot
 
 bench: build
-	$(PY) -m pytest benches --benchmark-enable --benchmark-columns=min,median,mean,stddev,rounds
+	$(PY) -m pytest benches -s --benchmark-enable --benchmark-columns=min,median,mean,stddev,rounds
 
 clean:
 	rm -rf $(VENV) target
