@@ -183,3 +183,11 @@ def test_collect_after_close_is_counted(store: modeltap.LocalStore) -> None:
     assert modeltap.flush(), "nothing is pending after a close that finished"
     c.collect(np.ones((4, 1)))
     assert modeltap.stats()["rows_dropped"]["closed"] == 4
+
+
+def test_context_manager_flushes_on_exit(store: modeltap.LocalStore) -> None:
+    with modeltap.Collector("m", designation="labels", feature_names=["y"]) as labels:
+        labels.collect(np.array([1.0, 0.0, 1.0]).reshape(3, 1))
+        assert files(store) == []
+    assert read(files(store)[0])["y"].tolist() == [1.0, 0.0, 1.0]
+    assert not modeltap.lifecycle.pipeline().closed, "other collectors keep collecting"

@@ -25,6 +25,11 @@ class Collector(_native.StreamHandle):
 
     >>> inputs = Collector("best_model", designation="inputs", feature_names=["a", "b"])
 
+    Used as a context manager, it flushes on leaving the block:
+
+    >>> with Collector("best_model", designation="labels", feature_names=["y"]) as labels:
+    ...     labels.collect(np.array([1.0]))
+
     Args:
         model_name: The model; a folder name.
         designation: What the rows are: ``inputs``, ``predictions``, ``labels``, ``signals``,
@@ -126,6 +131,14 @@ class Collector(_native.StreamHandle):
         with self._names_lock:
             if self._spec.names is None:
                 self._spec.names = _check_names(labels)
+
+    def __enter__(self) -> Collector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Flushes everything collected so far. The pipeline is shared by every collector of
+        the process, so it keeps running; ``modeltap.close()`` stops it."""
+        lifecycle.flush()
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:
