@@ -1,4 +1,4 @@
-//! `Core` (the process's pipeline) and `Stream` (one collector's handle): convert, delegate.
+//! `Core` (the process's pipeline) and `StreamHandle` (one collector's handle): convert, delegate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,6 @@ use pyo3::types::{PyDict, PyList};
 use super::convert::{self, Converted};
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
 use crate::clock::{Clock, Partitioning};
-use crate::encode::needs_quoting;
 use crate::pipeline::{Config, Output, Pipeline};
 use crate::stats::Stats;
 use crate::stream::{MetaColumn, StreamConfig};
@@ -139,7 +138,9 @@ impl PyCore {
 /// single native call.
 #[pyclass(subclass, name = "StreamHandle", module = "modeltap._native")]
 pub struct PyStream {
-    bound: Option<Binding>,
+    // Shared so `collect()` can let go of its borrow of the handle before it waits (policy
+    // "block"), leaving `_bind` free to run meanwhile.
+    bound: Option<Arc<Binding>>,
 }
 
 struct Binding {
@@ -166,11 +167,7 @@ fn parse_meta(meta: Vec<(String, Option<String>)>) -> PyResult<Vec<MetaColumn>> 
         .collect()
 }
 
-impl PyStream {
-    fn binding(&self) -> PyResult<&Binding> {
-        self.bound.as_ref().ok_or_else(|| PyRuntimeError::new_err("this collector is not bound to a pipeline"))
-    }
-
+impl Binding {
     #[allow(clippy::too_many_arguments)]
     fn collect_with<'py>(
         &self,
@@ -181,7 +178,7 @@ impl PyStream {
         correlation_id: Option<String>,
         request_id: Option<String>,
     ) -> PyResult<Bound<'py, PyCorrelation>> {
-        let Binding { core, config, wait } = self.binding()?;
+        let Binding { core, config, wait } = self;
         for _ in 0..RELEASE_PER_COLLECT {
             match core.pop_released() {
                 Some(owner) => drop(owner),
@@ -230,6 +227,12 @@ impl PyStream {
     }
 }
 
+impl PyStream {
+    fn binding(&self) -> PyResult<&Arc<Binding>> {
+        self.bound.as_ref().ok_or_else(|| PyRuntimeError::new_err("this collector is not bound to a pipeline"))
+    }
+}
+
 #[pymethods]
 impl PyStream {
     /// Unbound until `_bind`; the subclass's `__init__` takes its own arguments.
@@ -263,7 +266,7 @@ impl PyStream {
             config.set_enabled(old.config.enabled());
             config.set_sample_rate(old.config.sample_rate());
         }
-        self.bound = Some(Binding { core: core.core.clone(), config, wait });
+        self.bound = Some(Arc::new(Binding { core: core.core.clone(), config, wait }));
         Ok(())
     }
 
@@ -290,8 +293,8 @@ impl PyStream {
             let out = slf.call_method1("_collect_other", (data, correlation, correlation_id, request_id, copy))?;
             return Ok(out.cast_into::<PyCorrelation>()?);
         };
-        let this = slf.borrow();
-        let ncols = this.binding()?.config.ncols();
+        let binding = slf.borrow().binding()?.clone();
+        let ncols = binding.config.ncols();
         let rows = match *arr.shape() {
             [n] if ncols == 1 => n,
             [_] => 1,
@@ -299,7 +302,7 @@ impl PyStream {
             [] => 1,
         };
         let data = if copy { data.call_method0("copy")? } else { data.clone() };
-        this.collect_with(
+        binding.collect_with(
             py,
             rows,
             |ncols| Ok(convert::array(&data, ncols)?.expect("checked to be an array above")),
@@ -312,18 +315,19 @@ impl PyStream {
     /// Collects columns: a list of 1-D numpy arrays of equal length.
     #[pyo3(signature = (columns, correlation=None, correlation_id=None, request_id=None))]
     fn _collect_columns<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         columns: &Bound<'py, PyList>,
         correlation: Option<Bound<'py, PyCorrelation>>,
         correlation_id: Option<String>,
         request_id: Option<String>,
     ) -> PyResult<Bound<'py, PyCorrelation>> {
+        let py = slf.py();
+        let binding = slf.borrow().binding()?.clone();
         let rows = match columns.iter().next() {
             Some(c) => c.len().unwrap_or(1),
             None => 0,
         };
-        self.collect_with(py, rows, |_| convert::columns(py, columns), correlation, correlation_id, request_id)
+        binding.collect_with(py, rows, |_| convert::columns(py, columns), correlation, correlation_id, request_id)
     }
 
     /// Value columns; 0 until the first `collect()` fixes it.
@@ -365,14 +369,10 @@ impl PyStream {
     }
 }
 
-/// Whether a header name must be quoted in CSV (exposed so Python quotes exactly as Rust does).
+/// `text` as one CSV field, quoted as the encoder quotes values (for header names).
 #[pyfunction]
 pub fn csv_field(text: &str) -> String {
-    if needs_quoting(text.as_bytes()) {
-        let mut out = Vec::new();
-        crate::encode::write_text(&mut out, text);
-        String::from_utf8(out).expect("quoting keeps UTF-8")
-    } else {
-        text.to_string()
-    }
+    let mut out = Vec::new();
+    crate::encode::write_text(&mut out, text);
+    String::from_utf8(out).expect("quoting keeps UTF-8")
 }
