@@ -65,3 +65,19 @@ def test_close_gives_up_at_its_deadline_and_counts_the_loss(tmp_path, caplog) ->
 def test_store_must_be_a_store(store: modeltap.LocalStore, bad: object) -> None:
     with pytest.raises(TypeError, match="store must have append/flush/close"):
         modeltap.Collector("m", store=bad)  # type: ignore[arg-type]
+
+
+class UnsyncableStore(modeltap.LocalStore):
+    def flush(self) -> None:
+        raise OSError(5, "Input/output error")
+
+
+def test_flush_reports_a_store_that_could_not_make_rows_durable(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    modeltap.configure(store=UnsyncableStore(tmp_path), flush_interval=60.0)
+    c = modeltap.Collector("m", feature_names=["i"])
+    c.collect(np.array([1.0]))
+    with caplog.at_level(logging.ERROR, logger="modeltap"):
+        assert not modeltap.flush()
+    assert "failed to flush" in caplog.text
+    assert modeltap.stats()["rows_written"] == 1
+    modeltap.close()

@@ -115,6 +115,7 @@ class Pipeline:
         self._counters = _Counters()
         self._cond = threading.Condition()
         self._done_ticket = 0
+        self._failed_tickets: set[int] = set()
         self._closed = False
         self._abandon = False
         self._uploader = threading.Thread(target=self._upload_loop, name="modeltap-uploader", daemon=True)
@@ -153,20 +154,30 @@ class Pipeline:
                 last_report = now
             if out is None:
                 continue
-            if out[0] == "chunk":
-                self._deliver(out[1])
-            elif out[0] == "flushed":
-                self._flush_stores()
-                with self._cond:
-                    self._done_ticket = max(self._done_ticket, out[1])
-                    self._cond.notify_all()
-            else:
-                self._flush_stores()
-                self._report_drops()
-                with self._cond:
-                    self._closed = True
-                    self._cond.notify_all()
-                return
+            try:
+                if self._handle(out):
+                    return
+            except Exception:  # a bug here must not stop deliveries
+                logger.exception("modeltap uploader: unexpected error handling %s", out[0])
+
+    def _handle(self, out: tuple[str, Any]) -> bool:
+        """Acts on one output of the encoder; True once it has closed."""
+        if out[0] == "chunk":
+            self._deliver(out[1])
+            return False
+        stored = self._flush_stores()
+        if out[0] == "flushed":
+            with self._cond:
+                if not stored:
+                    self._failed_tickets.add(out[1])
+                self._done_ticket = max(self._done_ticket, out[1])
+                self._cond.notify_all()
+            return False
+        self._report_drops()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        return True
 
     def _deliver(self, chunk: _native.Chunk) -> None:
         stream = self._streams[chunk.stream]
@@ -206,14 +217,18 @@ class Pipeline:
                 self._counters.chunks_written += 1
             return
 
-    def _flush_stores(self) -> None:
+    def _flush_stores(self) -> bool:
+        """Flushes every store; False if one failed (its rows are written but may not be durable)."""
         with self._cond:
             stores = list(self._stores.values())
+        ok = True
         for store in stores:
             try:
                 store.flush()
             except Exception:
                 logger.exception("modeltap: %r failed to flush", store)
+                ok = False
+        return ok
 
     def _report_drops(self) -> None:
         failure = self._core.failure
@@ -239,10 +254,10 @@ class Pipeline:
                 # Closed: everything was flushed then, unless close() had to give up.
                 return self._closed and not self._abandon
         with self._cond:
-            return (
-                self._cond.wait_for(lambda: self._done_ticket >= ticket or self._closed, timeout=_remaining(deadline))
-                and self._done_ticket >= ticket
+            done = self._cond.wait_for(
+                lambda: self._done_ticket >= ticket or self._closed, timeout=_remaining(deadline)
             )
+            return done and self._done_ticket >= ticket and ticket not in self._failed_tickets
 
     def close(self, timeout: float | None = 30.0) -> bool:
         """Flushes everything and stops both threads. Rows that could not be stored by the
