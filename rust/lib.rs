@@ -1,12 +1,14 @@
 //! modeltap's native core, in the order a row travels:
-//! `ring` (bounded MPSC of records) → `encode` (values to CSV) → `chunk` (open chunks per
-//! stream and partition, sealed on size, age, partition end, flush) → `pipeline` (the encoder
-//! thread tying them together). `python` is the thin pyo3 layer.
+//! `ring` (bounded MPSC of records, by count and by bytes) → `encoder` (the thread) using
+//! `encode` (values to CSV fields) and `chunk` (open chunks per stream and partition, sealed on
+//! size, age, partition end, flush) → `pipeline` (the handle scoring and upload threads use).
+//! `clock` decides partitions; `python` is the thin pyo3 layer.
 
 pub mod batch;
 pub mod chunk;
 pub mod clock;
 pub mod encode;
+mod encoder;
 pub mod pipeline;
 pub mod record;
 pub mod ring;

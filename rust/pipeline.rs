@@ -5,25 +5,23 @@
 //! build). The encoder never drops one: it hands each back through `pop_released`, so that the
 //! Python side can release it while attached to the interpreter.
 
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver};
 use crossbeam_queue::SegQueue;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 
 use crate::chunk::{Chunk, Chunker};
 use crate::clock::{Clock, Partitioning};
+use crate::encoder::{self, Encoder, Gauges};
 use crate::record::{Correlation, Record};
-use crate::ring::{Message, Refused, Ring};
+use crate::ring::{ByteBudget, Message, Refused, Ring};
 use crate::stats::{Drop, Stats};
 use crate::stream::{MetaColumn, StreamConfig};
-
-/// How often an idle encoder looks at the clock, for partition ends.
-const TICK: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -70,7 +68,7 @@ pub enum Output {
 
 pub struct Pipeline<O: Send + 'static> {
     ring: Arc<Ring<O>>,
-    queue_bytes: Arc<QueueBytes>,
+    queue_bytes: Arc<ByteBudget>,
     output: Receiver<Output>,
     released: Arc<SegQueue<O>>,
     stats: Arc<Stats>,
@@ -89,106 +87,30 @@ pub struct Pipeline<O: Send + 'static> {
     failure: Arc<Mutex<Option<String>>>,
 }
 
-/// The bytes queued records keep alive, and a way to wait for them to go down.
-#[derive(Default)]
-struct QueueBytes {
-    used: AtomicUsize,
-    limit: usize,
-    waiters: AtomicUsize,
-    lock: Mutex<()>,
-    freed: Condvar,
-}
-
-impl QueueBytes {
-    fn try_reserve(&self, n: usize) -> bool {
-        let mut used = self.used.load(SeqCst);
-        loop {
-            if used != 0 && used.saturating_add(n) > self.limit {
-                return false;
-            }
-            match self.used.compare_exchange_weak(used, used + n, SeqCst, SeqCst) {
-                Ok(_) => return true,
-                Err(now) => used = now,
-            }
-        }
-    }
-
-    /// Reserves `n` bytes, waiting until `deadline` for room.
-    fn reserve_until(&self, n: usize, deadline: Instant) -> bool {
-        if self.try_reserve(n) {
-            return true;
-        }
-        // Announce the wait before checking again, so that a release in between notifies us.
-        self.waiters.fetch_add(1, SeqCst);
-        let mut guard = self.lock.lock();
-        let reserved = loop {
-            if self.try_reserve(n) {
-                break true;
-            }
-            if self.freed.wait_until(&mut guard, deadline).timed_out() {
-                break self.try_reserve(n);
-            }
-        };
-        drop(guard);
-        self.waiters.fetch_sub(1, SeqCst);
-        reserved
-    }
-
-    fn release(&self, n: usize) {
-        self.used.fetch_sub(n, SeqCst);
-        if self.waiters.load(SeqCst) > 0 {
-            let _guard = self.lock.lock();
-            self.freed.notify_all();
-        }
-    }
-}
-
-/// What the encoder reports about work in progress.
-#[derive(Default, Debug)]
-pub struct Gauges {
-    pub open_chunks: AtomicU64,
-    pub open_bytes: AtomicU64,
-}
-
 impl<O: Send + 'static> Pipeline<O> {
     pub fn start(config: Config) -> std::io::Result<Self> {
         let ring = Arc::new(Ring::new(config.capacity));
-        let queue_bytes = Arc::new(QueueBytes { limit: config.max_queue_bytes, ..QueueBytes::default() });
+        let queue_bytes = Arc::new(ByteBudget::new(config.max_queue_bytes));
         let (out_tx, out_rx) = bounded(config.max_sealed.max(1));
         let released = Arc::new(SegQueue::new());
         let stats = Arc::new(Stats::default());
         let gauges = Arc::new(Gauges::default());
-        let mut encoder = Encoder {
-            ring: ring.clone(),
-            queue_bytes: queue_bytes.clone(),
-            output: out_tx,
-            released: released.clone(),
-            stats: stats.clone(),
-            gauges: gauges.clone(),
-            clock: config.clock.clone(),
-            chunker: Chunker::new(config.chunk_bytes, config.flush_interval),
-            sealed: Vec::new(),
-            current: None,
-        };
         let failure = Arc::new(Mutex::new(None));
-        let failed = failure.clone();
-        let handle = std::thread::Builder::new().name("modeltap-encoder".into()).spawn(move || {
-            let survivor = encoder.survivor();
-            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.run())) {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                *failed.lock() = Some(message);
-                // What the failed encoder held: its record, open chunks and unsent chunks.
-                let (rows, bytes) = encoder.current.take().unwrap_or((0, 0));
-                let held = encoder.chunker.open_rows() + encoder.sealed.iter().map(|c| c.rows).sum::<u64>();
-                survivor.stats.dropped(Drop::Encoder, rows + held as usize);
-                survivor.queue_bytes.release(bytes);
-                survivor.drain();
-            }
-        })?;
+        let handle = encoder::spawn(
+            Encoder {
+                ring: ring.clone(),
+                queue_bytes: queue_bytes.clone(),
+                output: out_tx,
+                released: released.clone(),
+                stats: stats.clone(),
+                gauges: gauges.clone(),
+                clock: config.clock.clone(),
+                chunker: Chunker::new(config.chunk_bytes, config.flush_interval),
+                sealed: Vec::new(),
+                current: None,
+            },
+            failure.clone(),
+        )?;
         Ok(Pipeline {
             ring,
             queue_bytes,
@@ -320,7 +242,7 @@ impl<O: Send + 'static> Pipeline<O> {
         let mut s = self.stats.snapshot();
         s.push(("ring_depth", self.ring.len() as u64));
         s.push(("ring_capacity", self.ring.capacity() as u64));
-        s.push(("queue_bytes", self.queue_bytes.used.load(Relaxed) as u64));
+        s.push(("queue_bytes", self.queue_bytes.used() as u64));
         s.push(("open_chunks", self.gauges.open_chunks.load(Relaxed)));
         s.push(("open_bytes", self.gauges.open_bytes.load(Relaxed)));
         s
@@ -346,124 +268,6 @@ impl<O: Send + 'static> std::ops::Drop for Pipeline<O> {
         if !self.close_sent.load(Relaxed) {
             let _ = self.ring.try_push(Message::Close);
         }
-    }
-}
-
-struct Encoder<O> {
-    ring: Arc<Ring<O>>,
-    queue_bytes: Arc<QueueBytes>,
-    output: Sender<Output>,
-    released: Arc<SegQueue<O>>,
-    stats: Arc<Stats>,
-    gauges: Arc<Gauges>,
-    clock: Clock,
-    chunker: Chunker,
-    sealed: Vec<Chunk>,
-    /// Rows and bytes of the record being encoded.
-    current: Option<(usize, usize)>,
-}
-
-/// What keeps answering after the encoder failed: every record is counted as lost and
-/// released, flushes and close are acknowledged, so nothing hangs and nothing is lost silently.
-struct Survivor<O> {
-    ring: Arc<Ring<O>>,
-    queue_bytes: Arc<QueueBytes>,
-    output: Sender<Output>,
-    released: Arc<SegQueue<O>>,
-    stats: Arc<Stats>,
-}
-
-impl<O> Survivor<O> {
-    fn drain(self) {
-        loop {
-            match self.ring.pop_until(Instant::now() + TICK) {
-                Some(Message::Record(mut rec)) => {
-                    self.stats.dropped(Drop::Encoder, rec.rows());
-                    self.queue_bytes.release(rec.batch.nbytes());
-                    if let Some(owner) = rec.owner.take() {
-                        self.released.push(owner);
-                    }
-                }
-                Some(Message::Flush(ticket)) => {
-                    let _ = self.output.send(Output::Flushed(ticket));
-                }
-                Some(Message::Close) => {
-                    let _ = self.output.send(Output::Closed);
-                    return;
-                }
-                None => {}
-            }
-        }
-    }
-}
-
-impl<O> Encoder<O> {
-    fn survivor(&self) -> Survivor<O> {
-        Survivor {
-            ring: self.ring.clone(),
-            queue_bytes: self.queue_bytes.clone(),
-            output: self.output.clone(),
-            released: self.released.clone(),
-            stats: self.stats.clone(),
-        }
-    }
-
-    fn run(&mut self) {
-        let mut next_check = Instant::now() + TICK;
-        loop {
-            let deadline = self.chunker.next_deadline().map_or(next_check, |d| d.min(next_check));
-            let msg = self.ring.pop_until(deadline);
-            let idle = msg.is_none();
-            let now = Instant::now();
-            match msg {
-                Some(Message::Record(mut rec)) => {
-                    let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
-                    self.current = Some((rows, bytes));
-                    self.chunker.append(&rec, now, &mut self.sealed);
-                    self.current = None;
-                    Stats::add(&self.stats.rows_encoded, rows);
-                    self.queue_bytes.release(bytes);
-                    if let Some(owner) = rec.owner.take() {
-                        self.released.push(owner);
-                    }
-                }
-                Some(Message::Flush(ticket)) => {
-                    self.chunker.seal_all(&mut self.sealed);
-                    self.emit();
-                    let _ = self.output.send(Output::Flushed(ticket));
-                }
-                Some(Message::Close) => {
-                    self.chunker.seal_all(&mut self.sealed);
-                    self.emit();
-                    self.update_gauges();
-                    let _ = self.output.send(Output::Closed);
-                    return;
-                }
-                None => {}
-            }
-            if now >= next_check || idle {
-                self.chunker.seal_due(now, self.clock.now_ns(), &mut self.sealed);
-                self.update_gauges();
-                next_check = now + TICK;
-            }
-            self.emit();
-        }
-    }
-
-    fn emit(&mut self) {
-        for chunk in std::mem::take(&mut self.sealed) {
-            Stats::add(&self.stats.bytes_encoded, chunk.data.len());
-            Stats::add(&self.stats.chunks_sealed, 1);
-            // Blocks while the uploader is behind: the ring then fills and drops are counted.
-            if self.output.send(Output::Chunk(chunk)).is_err() {
-                return;
-            }
-        }
-    }
-
-    fn update_gauges(&self) {
-        self.gauges.open_chunks.store(self.chunker.open_chunks() as u64, Relaxed);
-        self.gauges.open_bytes.store(self.chunker.open_bytes() as u64, Relaxed);
     }
 }
 

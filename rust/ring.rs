@@ -3,9 +3,12 @@
 //! crossbeam's array channel is a lock-free bounded MPMC queue with blocking waits built in:
 //! `try_push` never blocks (the `drop` policy), `push_timeout` waits (the `block` policy).
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
+use parking_lot::{Condvar, Mutex};
 
 use crate::record::Record;
 
@@ -72,6 +75,70 @@ impl<O> Ring<O> {
     }
 }
 
+/// The bytes queued records keep alive (callers' arrays, not copies), and a way to wait for
+/// them to go down: the ring's second bound, beside its count of records.
+#[derive(Default)]
+pub struct ByteBudget {
+    used: AtomicUsize,
+    limit: usize,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    freed: Condvar,
+}
+
+impl ByteBudget {
+    pub fn new(limit: usize) -> Self {
+        ByteBudget { limit, ..ByteBudget::default() }
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(SeqCst)
+    }
+
+    /// Reserves `n` bytes if they fit; a batch larger than the limit fits an empty ring.
+    pub fn try_reserve(&self, n: usize) -> bool {
+        let mut used = self.used.load(SeqCst);
+        loop {
+            if used != 0 && used.saturating_add(n) > self.limit {
+                return false;
+            }
+            match self.used.compare_exchange_weak(used, used + n, SeqCst, SeqCst) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// Reserves `n` bytes, waiting until `deadline` for room.
+    pub fn reserve_until(&self, n: usize, deadline: Instant) -> bool {
+        if self.try_reserve(n) {
+            return true;
+        }
+        // Announce the wait before checking again, so that a release in between notifies us.
+        self.waiters.fetch_add(1, SeqCst);
+        let mut guard = self.lock.lock();
+        let reserved = loop {
+            if self.try_reserve(n) {
+                break true;
+            }
+            if self.freed.wait_until(&mut guard, deadline).timed_out() {
+                break self.try_reserve(n);
+            }
+        };
+        drop(guard);
+        self.waiters.fetch_sub(1, SeqCst);
+        reserved
+    }
+
+    pub fn release(&self, n: usize) {
+        self.used.fetch_sub(n, SeqCst);
+        if self.waiters.load(SeqCst) > 0 {
+            let _guard = self.lock.lock();
+            self.freed.notify_all();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +195,33 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 800);
+    }
+
+    #[test]
+    fn byte_budget_holds_back_but_takes_a_large_batch_when_empty() {
+        let b = ByteBudget::new(100);
+        assert!(b.try_reserve(1_000), "an empty ring takes any batch");
+        assert!(!b.try_reserve(1));
+        b.release(1_000);
+        assert!(b.try_reserve(60));
+        assert!(b.try_reserve(40));
+        assert!(!b.try_reserve(1));
+        assert_eq!(b.used(), 100);
+    }
+
+    #[test]
+    fn a_release_wakes_a_waiter() {
+        let b = std::sync::Arc::new(ByteBudget::new(10));
+        assert!(b.try_reserve(10));
+        let waiter = {
+            let b = b.clone();
+            std::thread::spawn(move || b.reserve_until(5, Instant::now() + Duration::from_secs(10)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let t0 = Instant::now();
+        b.release(10);
+        assert!(waiter.join().unwrap());
+        assert!(t0.elapsed() < Duration::from_secs(5), "woken, not timed out");
+        assert_eq!(b.used(), 5);
     }
 }

@@ -1,0 +1,172 @@
+//! The encoder thread: takes records off the ring, encodes them into chunks, hands sealed
+//! chunks on. It never touches the interpreter: the owners of encoded records go back through
+//! `released` for the Python side to drop.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use crossbeam_queue::SegQueue;
+use parking_lot::Mutex;
+
+use crate::chunk::{Chunk, Chunker};
+use crate::clock::Clock;
+use crate::pipeline::Output;
+use crate::ring::{ByteBudget, Message, Ring};
+use crate::stats::{Drop, Stats};
+
+/// How often an idle encoder looks at the clock, for partition ends.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What the encoder reports about work in progress.
+#[derive(Default, Debug)]
+pub struct Gauges {
+    pub open_chunks: AtomicU64,
+    pub open_bytes: AtomicU64,
+}
+
+/// Starts the thread. If encoding panics (a bug), the panic is caught, its message stored in
+/// `failure`, and a `Survivor` keeps the pipeline answering.
+pub(crate) fn spawn<O: Send + 'static>(
+    mut encoder: Encoder<O>,
+    failure: Arc<Mutex<Option<String>>>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("modeltap-encoder".into()).spawn(move || {
+        let survivor = encoder.survivor();
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.run())) {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            *failure.lock() = Some(message);
+            // What the failed encoder held: its record, open chunks and unsent chunks.
+            let (rows, bytes) = encoder.current.take().unwrap_or((0, 0));
+            let held = encoder.chunker.open_rows() + encoder.sealed.iter().map(|c| c.rows).sum::<u64>();
+            survivor.stats.dropped(Drop::Encoder, rows + held as usize);
+            survivor.queue_bytes.release(bytes);
+            survivor.drain();
+        }
+    })
+}
+
+pub(crate) struct Encoder<O> {
+    pub(crate) ring: Arc<Ring<O>>,
+    pub(crate) queue_bytes: Arc<ByteBudget>,
+    pub(crate) output: Sender<Output>,
+    pub(crate) released: Arc<SegQueue<O>>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) gauges: Arc<Gauges>,
+    pub(crate) clock: Clock,
+    pub(crate) chunker: Chunker,
+    pub(crate) sealed: Vec<Chunk>,
+    /// Rows and bytes of the record being encoded.
+    pub(crate) current: Option<(usize, usize)>,
+}
+
+/// What keeps answering after the encoder failed: every record is counted as lost and
+/// released, flushes and close are acknowledged, so nothing hangs and nothing is lost silently.
+struct Survivor<O> {
+    ring: Arc<Ring<O>>,
+    queue_bytes: Arc<ByteBudget>,
+    output: Sender<Output>,
+    released: Arc<SegQueue<O>>,
+    stats: Arc<Stats>,
+}
+
+impl<O> Survivor<O> {
+    fn drain(self) {
+        loop {
+            match self.ring.pop_until(Instant::now() + TICK) {
+                Some(Message::Record(mut rec)) => {
+                    self.stats.dropped(Drop::Encoder, rec.rows());
+                    self.queue_bytes.release(rec.batch.nbytes());
+                    if let Some(owner) = rec.owner.take() {
+                        self.released.push(owner);
+                    }
+                }
+                Some(Message::Flush(ticket)) => {
+                    let _ = self.output.send(Output::Flushed(ticket));
+                }
+                Some(Message::Close) => {
+                    let _ = self.output.send(Output::Closed);
+                    return;
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+impl<O> Encoder<O> {
+    fn survivor(&self) -> Survivor<O> {
+        Survivor {
+            ring: self.ring.clone(),
+            queue_bytes: self.queue_bytes.clone(),
+            output: self.output.clone(),
+            released: self.released.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    fn run(&mut self) {
+        let mut next_check = Instant::now() + TICK;
+        loop {
+            let deadline = self.chunker.next_deadline().map_or(next_check, |d| d.min(next_check));
+            let msg = self.ring.pop_until(deadline);
+            let idle = msg.is_none();
+            let now = Instant::now();
+            match msg {
+                Some(Message::Record(mut rec)) => {
+                    let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
+                    self.current = Some((rows, bytes));
+                    self.chunker.append(&rec, now, &mut self.sealed);
+                    self.current = None;
+                    Stats::add(&self.stats.rows_encoded, rows);
+                    self.queue_bytes.release(bytes);
+                    if let Some(owner) = rec.owner.take() {
+                        self.released.push(owner);
+                    }
+                }
+                Some(Message::Flush(ticket)) => {
+                    self.chunker.seal_all(&mut self.sealed);
+                    self.emit();
+                    let _ = self.output.send(Output::Flushed(ticket));
+                }
+                Some(Message::Close) => {
+                    self.chunker.seal_all(&mut self.sealed);
+                    self.emit();
+                    self.update_gauges();
+                    let _ = self.output.send(Output::Closed);
+                    return;
+                }
+                None => {}
+            }
+            if now >= next_check || idle {
+                self.chunker.seal_due(now, self.clock.now_ns(), &mut self.sealed);
+                self.update_gauges();
+                next_check = now + TICK;
+            }
+            self.emit();
+        }
+    }
+
+    fn emit(&mut self) {
+        for chunk in std::mem::take(&mut self.sealed) {
+            Stats::add(&self.stats.bytes_encoded, chunk.data.len());
+            Stats::add(&self.stats.chunks_sealed, 1);
+            // Blocks while the uploader is behind: the ring then fills and drops are counted.
+            if self.output.send(Output::Chunk(chunk)).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn update_gauges(&self) {
+        self.gauges.open_chunks.store(self.chunker.open_chunks() as u64, Relaxed);
+        self.gauges.open_bytes.store(self.chunker.open_bytes() as u64, Relaxed);
+    }
+}
