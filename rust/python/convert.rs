@@ -24,17 +24,18 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
     let arr = native_layout(arr)?;
     let shape = arr.shape();
     let strides = arr.strides();
-    let (rows, cols, row_stride, col_stride) = match *shape {
-        [n] if ncols == 1 && n != 1 => (n, 1, strides[0], 0),
-        [n] => (1, n, 0, strides[0]),
-        [r, c] => (r, c, strides[0], strides[1]),
-        _ => {
-            return Err(PyTypeError::new_err(format!(
-                "collect() takes 1-D (one row) or 2-D arrays, got a {}-D array of shape {:?}",
-                shape.len(),
-                shape
-            )))
-        }
+    let Some((rows, cols)) = layout(shape, ncols) else {
+        return Err(PyTypeError::new_err(format!(
+            "collect() takes 1-D (one row) or 2-D arrays, got a {}-D array of shape {:?}",
+            shape.len(),
+            shape
+        )));
+    };
+    let (row_stride, col_stride) = match *strides {
+        [s] if cols == 1 => (s, 0),
+        [s] => (0, s),
+        [r, c] => (r, c),
+        _ => unreachable!("layout() accepts 1-D and 2-D shapes only"),
     };
     let dtype = arr.dtype();
     if dtype.kind() == b'O' {
@@ -63,6 +64,17 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
         batch: Batch::Block { view: View { ptr, kind, row_stride, col_stride }, rows, cols },
         owner: Some(arr.into_any().unbind()),
     }))
+}
+
+/// (rows, columns) of an array shape: a 1-D array is one row, unless the stream has a single
+/// column (`ncols == 1`), when each value is a row. `None` for other dimensions.
+pub fn layout(shape: &[usize], ncols: usize) -> Option<(usize, usize)> {
+    match *shape {
+        [n] if ncols == 1 && n != 1 => Some((n, 1)),
+        [n] => Some((1, n)),
+        [r, c] => Some((r, c)),
+        _ => None,
+    }
 }
 
 /// Columns (1-D arrays of equal length) as a batch; the Python side builds these from data

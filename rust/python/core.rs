@@ -294,13 +294,7 @@ impl PyStream {
             return Ok(out.cast_into::<PyCorrelation>()?);
         };
         let binding = slf.borrow().binding()?.clone();
-        let ncols = binding.config.ncols();
-        let rows = match *arr.shape() {
-            [n] if ncols == 1 => n,
-            [_] => 1,
-            [r, ..] => r,
-            [] => 1,
-        };
+        let rows = convert::layout(arr.shape(), binding.config.ncols()).map_or(1, |(rows, _)| rows);
         let data = if copy { data.call_method0("copy")? } else { data.clone() };
         binding.collect_with(
             py,
