@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +193,25 @@ def test_context_manager_flushes_on_exit(store: modeltap.LocalStore) -> None:
         assert files(store) == []
     assert read(files(store)[0])["y"].tolist() == [1.0, 0.0, 1.0]
     assert not modeltap.lifecycle.pipeline().closed, "other collectors keep collecting"
+
+
+def test_empty_batches_write_nothing(store: modeltap.LocalStore) -> None:
+    c = modeltap.Collector("m", feature_names=["a", "b"])
+    c.collect(np.zeros((0, 2)))
+    c.collect(pd.DataFrame({"a": [], "b": []}))
+    c.collect([])
+    modeltap.flush()
+    assert files(store) == []
+    assert modeltap.stats()["rows_collected"] == 0
+
+
+def test_rows_are_written_after_flush_interval_without_a_flush(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = modeltap.LocalStore(tmp_path)
+    modeltap.configure(store=store, flush_interval=0.2)
+    c = modeltap.Collector("m", feature_names=["a"])
+    c.collect(np.array([1.0]))
+    deadline = time.monotonic() + 10
+    while not files(store) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read(files(store)[0])["a"].tolist() == [1.0]
+    assert modeltap.close()

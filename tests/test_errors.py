@@ -19,6 +19,8 @@ def c(store: modeltap.LocalStore) -> modeltap.Collector:
     [
         (np.zeros((2, 3)), ValueError, r"has 3 columns but this collector takes 2"),
         (np.zeros((1, 2, 2)), TypeError, r"3-D array"),
+        (np.array(5.0), TypeError, r"0-D array"),
+        (np.zeros((3, 0)), ValueError, r"3 rows but no columns"),
         (np.zeros((1, 2), dtype=complex), TypeError, r"complex"),
         (np.zeros((1, 2), dtype="m8[s]"), TypeError, r"timedelta64|dtype"),
         (np.array([[b"x", b"y"]]), TypeError, r"dtype"),

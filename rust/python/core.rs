@@ -205,6 +205,10 @@ impl Binding {
             return Bound::new(py, PyCorrelation { inner: corr });
         }
         let Converted { batch, owner } = convert(config.ncols())?;
+        if batch.rows() == 0 && batch.cols() == 0 {
+            // An empty list: no rows, and no columns to check.
+            return Bound::new(py, PyCorrelation { inner: corr });
+        }
         if batch.rows() > 0 && batch.cols() == 0 {
             return Err(PyValueError::new_err(format!("the data has {} rows but no columns", batch.rows())));
         }
