@@ -88,6 +88,12 @@ def add_collector(c: Collector) -> None:
         _install_hooks()
 
 
+def current_stats() -> dict[str, Any] | None:
+    """The running pipeline's counters, or None before one has started."""
+    p = _process.pipeline
+    return None if p is None else p.stats()
+
+
 def flush(timeout: float | None = 30.0) -> bool:
     p = _process.pipeline
     return True if p is None else p.flush(timeout)
