@@ -7,9 +7,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import modeltap
@@ -151,3 +154,52 @@ def test_context_of_a_prefork_server(tmp_path: Path) -> None:
     assert len(df) == 1500
     assert df.groupby("worker")["i"].nunique().tolist() == [500, 500, 500]
     assert path.read_text().count("worker,i,") == 1, "one header, though three processes wrote"
+
+
+def test_forks_while_the_parent_is_busy_never_deadlock(tmp_path: Path) -> None:
+    """Fork at random moments of the parent's collecting, flushing and appending."""
+    store = modeltap.LocalStore(tmp_path)
+    modeltap.configure(store=store, flush_interval=0.01, chunk_bytes=256)
+    c = modeltap.Collector("m", designation="inputs")
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            c.collect(pd.DataFrame({"who": [0.0] * 5, "i": [1.0] * 5}))
+            modeltap.flush()
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    kids = []
+    try:
+        for _ in range(20):
+            time.sleep(0.005)
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    c.collect(pd.DataFrame({"who": [1.0] * 10, "i": [float(x) for x in range(10)]}))
+                    status = 0 if modeltap.close(timeout=20) else 2
+                finally:
+                    os._exit(status)
+            kids.append(pid)
+    finally:
+        stop.set()
+        worker.join()
+    deadline = time.monotonic() + 60
+    codes = {}
+    while len(codes) < len(kids) and time.monotonic() < deadline:
+        for pid in kids:
+            if pid not in codes:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    codes[pid] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    for pid in kids:
+        if pid not in codes:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert list(codes.values()) == [0] * len(kids), f"children stuck or failed: {len(kids) - len(codes)} stuck"
+    assert modeltap.close()
+    df = pd.concat(read(p) for p in files(store))
+    assert (df["who"] == 1.0).sum() == 10 * len(kids)

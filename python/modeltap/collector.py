@@ -90,7 +90,6 @@ class Collector(_native.StreamHandle):
             block_timeout=float(timeout) if policy == "block" else None,
             names=names,
         )
-        self._names_lock = threading.Lock()
         self._attach(lifecycle.pipeline())
         self.sample_rate = sample_rate
         self.enabled = enabled
@@ -99,6 +98,8 @@ class Collector(_native.StreamHandle):
     def _attach(self, pipeline: Pipeline) -> None:
         """Moves this collector to ``pipeline`` (after configure() or a fork), keeping its
         switches and its column count."""
+        # A fresh lock: after a fork, the inherited one may be held by a thread that is gone.
+        self._names_lock = threading.Lock()
         pipeline.register(self, self._spec)
 
     def _collect_other(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 from modeltap.layout import file_name
@@ -42,7 +41,8 @@ class LocalStore:
     def __init__(self, root: str | os.PathLike[str] = "./modeldata", *, fsync: bool = True) -> None:
         self.root = Path(root)
         self.fsync = fsync
-        self._lock = threading.Lock()
+        # No lock: appends and flushes come from one uploader thread (a lock copied mid-append
+        # into a forked child would never be released there), and set updates are atomic.
         self._dirty: set[Path] = set()
         self._new_dirs: set[Path] = set()
         # Files whose header we have read and found ours; a header never changes once written.
@@ -64,8 +64,7 @@ class LocalStore:
             outcome = self._append_to(path, data, header, verified=target is not None)
             if outcome == "written":
                 self._verified[key] = path
-                with self._lock:
-                    self._dirty.add(path)
+                self._dirty.add(path)
                 return str(path)
             logger.warning("%s has another header; continuing in the next file of that folder", path)
             target = None
@@ -102,16 +101,14 @@ class LocalStore:
             missing.append(d)
             d = d.parent
         directory.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            # Their parents must be synced for new entries to survive a power cut.
-            self._new_dirs.update(m.parent for m in missing)
-            self._new_dirs.update(missing)
+        # Their parents must be synced for new entries to survive a power cut.
+        self._new_dirs.update(m.parent for m in missing)
+        self._new_dirs.update(missing)
 
     def flush(self) -> None:
         """fsyncs every file appended to since the last flush, and new folders."""
-        with self._lock:
-            dirty, self._dirty = self._dirty, set()
-            dirs, self._new_dirs = self._new_dirs, set()
+        dirty, self._dirty = self._dirty, set()
+        dirs, self._new_dirs = self._new_dirs, set()
         if not self.fsync:
             return
         for path in sorted(dirty):
