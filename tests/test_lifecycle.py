@@ -203,3 +203,25 @@ def test_forks_while_the_parent_is_busy_never_deadlock(tmp_path: Path) -> None:
     assert modeltap.close()
     df = pd.concat(read(p) for p in files(store))
     assert (df["who"] == 1.0).sum() == 10 * len(kids)
+
+
+def test_sigkill_loses_at_most_what_flush_interval_had_not_written(tmp_path: Path) -> None:
+    proc = _run(
+        """
+        import time, numpy as np, modeltap
+        modeltap.configure(flush_interval=0.2)
+        c = modeltap.Collector("m", feature_names=["i"])
+        for i in range(1000):
+            c.collect(np.array([float(i)]))
+        time.sleep(2)  # ten flush intervals
+        print("ready", flush=True)
+        time.sleep(60)
+        """,
+        tmp_path,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.kill()
+    proc.communicate(timeout=30)
+    (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
+    assert read(path)["i"].tolist() == [float(i) for i in range(1000)]

@@ -68,3 +68,30 @@ def test_block_gives_up_after_its_timeout_and_counts(tmp_path) -> None:  # type:
     assert modeltap.stats()["rows_dropped"]["timeout"] > 0
     store.gate.set()
     assert modeltap.close()
+
+
+def test_a_blocked_collect_does_not_hold_the_gil(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = SlowStore(str(tmp_path))
+    modeltap.configure(store=store, capacity=1, chunk_bytes=16, max_sealed=1, flush_interval=60.0)
+    c = modeltap.Collector("m", feature_names=["a"], policy="block", timeout=30.0)
+    done = threading.Event()
+
+    def producer() -> None:
+        for i in range(20):
+            c.collect(np.array([float(i)]))
+        done.set()
+
+    t = threading.Thread(target=producer)
+    t.start()
+    # The producer is stuck waiting for room; this thread must still run Python.
+    spins = 0
+    while spins < 1000 and not done.is_set():
+        spins += 1
+        time.sleep(0.0005)
+    assert not done.is_set() and spins == 1000
+    store.gate.set()
+    t.join(30)
+    assert done.is_set()
+    assert modeltap.flush()
+    assert modeltap.stats()["rows_written"] == 20
+    assert modeltap.close()
