@@ -1,7 +1,9 @@
-"""The contract every store keeps."""
+"""The contracts every store keeps: appending (the uploader) and listing/reading (the readers)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -25,4 +27,25 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Flushes and releases resources."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a store: ``path`` is relative to the store's root (``sub/rg/.../data.csv``)."""
+
+    path: str
+    size: int
+
+
+@runtime_checkable
+class ReadableStore(Protocol):
+    """A store whose files can be listed and read back, as the readers and the CLI do."""
+
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
+        """Files whose path starts with the folder ``prefix`` (``""``: all), in path order."""
+        ...
+
+    def read_bytes(self, path: str) -> bytes:
+        """The whole content of the file at ``path``; ``FileNotFoundError`` when there is none."""
         ...

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from modeltap.layout import file_name
+from modeltap.stores.base import StoredFile
 
 logger = logging.getLogger("modeltap.stores.local")
 
@@ -119,6 +121,22 @@ class LocalStore:
 
     def close(self) -> None:
         self.flush()
+
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
+        """CSV files under the folder ``prefix`` of ``root``, in path order.
+
+        >>> [f.path for f in LocalStore("./modeldata").list_files("sub/rg/ws")]  # doctest: +SKIP
+        """
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*.csv")):
+            if path.is_file():
+                yield StoredFile(path.relative_to(self.root).as_posix(), path.stat().st_size)
+
+    def read_bytes(self, path: str) -> bytes:
+        """The content of the file at ``path`` (relative to ``root``)."""
+        return (self.root / path).read_bytes()
 
 
 def _write_all(fd: int, payload: bytes) -> None:
