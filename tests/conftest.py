@@ -13,6 +13,14 @@ import modeltap
 from modeltap.testing import ManualClock
 
 
+@pytest.fixture(autouse=True)
+def _own_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test spools into its own folder, so no test drains another's chunks."""
+    monkeypatch.setenv("MODELTAP_SPOOL_DIR", str(tmp_path / "spool"))
+    for name in ("MODELTAP_STORAGE", "AML_MODEL_DC_STORAGE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[modeltap.LocalStore]:
     """A fresh process pipeline writing to a temporary directory; rows are written on flush."""

@@ -45,9 +45,9 @@ def test_failed_appends_are_retried_and_nothing_is_lost_or_repeated(tmp_path, ca
     assert modeltap.close()
 
 
-def test_close_gives_up_at_its_deadline_and_counts_the_loss(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_spool_close_gives_up_at_its_deadline_and_counts_the_loss(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
     store = FlakyStore(str(tmp_path), failures=10**9)
-    modeltap.configure(store=store, flush_interval=60.0)
+    modeltap.configure(store=store, flush_interval=60.0, spool_max_bytes=0)
     c = modeltap.Collector("m", feature_names=["i"])
     c.collect(np.arange(5.0).reshape(5, 1))
     with caplog.at_level(logging.ERROR, logger="modeltap"):
@@ -59,6 +59,27 @@ def test_close_gives_up_at_its_deadline_and_counts_the_loss(tmp_path, caplog) ->
             break
         threading.Event().wait(0.1)
     assert modeltap.stats()["rows_dropped"]["store"] == 5
+
+
+def test_close_leaves_undelivered_rows_in_the_spool_for_the_next_pipeline(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    store = FlakyStore(str(tmp_path / "data"), failures=10**9)
+    modeltap.configure(store=store, flush_interval=60.0)
+    c = modeltap.Collector("m", feature_names=["i"])
+    c.collect(np.arange(5.0).reshape(5, 1))
+    with caplog.at_level(logging.WARNING, logger="modeltap"):
+        assert not modeltap.flush(timeout=0.5)
+        assert not modeltap.close(timeout=1.0)
+    assert "1 chunks stay in the spool" in caplog.text
+    s = modeltap.stats()
+    assert s["rows_spooled"] == 5 and s["spool_chunks"] == 1 and s["rows_dropped"]["store"] == 0
+    assert not list((tmp_path / "data").rglob("*.csv"))
+    # The next pipeline with a working store at the same place delivers them.
+    modeltap.configure(store=modeltap.LocalStore(tmp_path / "data"), flush_interval=60.0)
+    assert modeltap.flush(timeout=30)
+    (path,) = sorted((tmp_path / "data").rglob("*.csv"))
+    assert read(path)["i"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert modeltap.stats()["spool_chunks"] == 0
+    assert modeltap.close()
 
 
 @pytest.mark.parametrize("bad", [object(), "path"])

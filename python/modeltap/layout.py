@@ -39,6 +39,20 @@ def file_name(index: int) -> str:
     return f"{FILE_STEM}.csv" if index == 0 else f"{FILE_STEM}.{index}.csv"
 
 
+def parse_file_index(name: str) -> int | None:
+    """The index of a file name made by :func:`file_name`; None for any other name.
+
+    >>> parse_file_index("data.csv"), parse_file_index("data.12.csv"), parse_file_index("x.csv")
+    (0, 12, None)
+    """
+    if name == f"{FILE_STEM}.csv":
+        return 0
+    middle = name.removeprefix(f"{FILE_STEM}.").removesuffix(".csv")
+    if len(middle) + len(FILE_STEM) + 5 == len(name) and middle.isdigit() and middle.isascii():
+        return int(middle)
+    return None
+
+
 @dataclass(frozen=True)
 class StreamPath:
     """The folders of one stream, down to the designation.

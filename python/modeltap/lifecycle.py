@@ -12,6 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from modeltap.pipeline import Options, Pipeline
+from modeltap.stores import from_environment
 from modeltap.stores.base import Store
 from modeltap.stores.local import LocalStore
 
@@ -43,10 +44,11 @@ EXIT_TIMEOUT = 30.0
 
 
 def default_store() -> Store:
-    """The store for collectors created without one: ``./modeldata`` unless configured."""
+    """The store for collectors created without one: what ``configure()`` set, else what
+    ``$MODELTAP_STORAGE`` or ``$AML_MODEL_DC_STORAGE`` names, else ``./modeldata``."""
     with _process.lock:
         if _process.default_store is None:
-            _process.default_store = LocalStore("./modeldata")
+            _process.default_store = from_environment() or LocalStore("./modeldata")
         return _process.default_store
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modeltap import _native
+from modeltap.delivery import Deliveries
 from modeltap.layout import StreamPath
 from modeltap.stores.base import Store
 
@@ -29,8 +30,6 @@ META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("row", "$row"),
 )
 
-_RETRY_FIRST = 0.05
-_RETRY_MAX = 5.0
 _DROP_REPORT_EVERY = 10.0
 
 
@@ -41,8 +40,13 @@ class Options:
     capacity: int = 65_536
     max_queue_bytes: int = 256 << 20
     chunk_bytes: int = 4 << 20
-    flush_interval: float = 5.0
+    #: None: what the default store asks for (5 s; 30 s for Azure, whose blobs take 50,000 appends).
+    flush_interval: float | None = None
     max_sealed: int = 64
+    #: None: ``$MODELTAP_SPOOL_DIR``, else ``<tempdir>/modeltap-spool-<uid>``.
+    spool_dir: str | os.PathLike[str] | None = None
+    #: 0 turns the spool off: undeliverable chunks then wait in memory (and hold up the rest).
+    spool_max_bytes: int = 1 << 30
     #: A :class:`modeltap.testing.ManualClock`, for tests that cross midnight.
     clock: Any = None
 
@@ -51,8 +55,20 @@ class Options:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not isinstance(self.flush_interval, (int, float)) or not self.flush_interval > 0:
+        if self.flush_interval is not None and (
+            not isinstance(self.flush_interval, (int, float))
+            or isinstance(self.flush_interval, bool)
+            or not self.flush_interval > 0
+        ):
             raise ValueError(f"flush_interval must be a positive number of seconds, got {self.flush_interval!r}")
+        if (
+            not isinstance(self.spool_max_bytes, int)
+            or isinstance(self.spool_max_bytes, bool)
+            or self.spool_max_bytes < 0
+        ):
+            raise ValueError(f"spool_max_bytes must be an int >= 0, got {self.spool_max_bytes!r}")
+        if self.spool_dir is not None and not isinstance(self.spool_dir, (str, os.PathLike)):
+            raise TypeError(f"spool_dir must be a path, got {type(self.spool_dir).__name__}")
         if self.clock is not None and not isinstance(getattr(self.clock, "native", None), _native.ManualClock):
             raise TypeError(f"clock must be a modeltap.testing.ManualClock, got {type(self.clock).__name__}")
 
@@ -84,15 +100,9 @@ class _Stream:
 
 
 @dataclass
-class _Counters:
-    rows_written: int = 0
-    bytes_written: int = 0
-    chunks_written: int = 0
-    rows_dropped_store: int = 0
-    store_errors: int = 0
-    last_error: str | None = None
-    reported_failure: bool = False
-    reported_drops: dict[str, int] = field(default_factory=dict)
+class _Reported:
+    failure: bool = False
+    drops: dict[str, int] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -101,23 +111,30 @@ class Pipeline:
     def __init__(self, options: Options, default_store: Callable[[], Store]) -> None:
         self.options = options
         self._default_store = default_store
+        first_store = default_store()
+        hint: float = getattr(first_store, "flush_interval_hint", 5.0)
+        flush_interval = float(options.flush_interval if options.flush_interval is not None else hint)
+        self._deliveries = Deliveries.open(options.spool_dir, options.spool_max_bytes)
+        self._deliveries.add_store(first_store)
         self._core = _native.Core(
             capacity=options.capacity,
             max_queue_bytes=options.max_queue_bytes,
             chunk_bytes=options.chunk_bytes,
-            flush_interval=float(options.flush_interval),
+            flush_interval=flush_interval,
             max_sealed=options.max_sealed,
             nonce=int.from_bytes(os.urandom(8), "little"),
             clock=None if options.clock is None else options.clock.native,
         )
         self._streams: dict[int, _Stream] = {}
-        self._stores: dict[int, Store] = {}
-        self._counters = _Counters()
+        self._reported = _Reported()
         self._cond = threading.Condition()
+        self._close_deadline: float | None = None
         self._done_ticket = 0
         self._failed_tickets: set[int] = set()
+        self._spool_tickets: list[int] = []
         self._closed = False
         self._abandon = False
+        self._undelivered = 0
         self._uploader = threading.Thread(target=self._upload_loop, name="modeltap-uploader", daemon=True)
         self._uploader.start()
 
@@ -135,7 +152,7 @@ class Pipeline:
         )
         with self._cond:
             self._streams[handle._stream_id] = _Stream(spec, store)
-            self._stores[id(store)] = store
+            self._deliveries.add_store(store)
 
     # -- the uploader ------------------------------------------------------------------------
 
@@ -152,6 +169,12 @@ class Pipeline:
             if now - last_report >= _DROP_REPORT_EVERY:
                 self._report_drops()
                 last_report = now
+            try:
+                self._deliveries.drain()
+                if self._spool_tickets and not self._deliveries.pending():
+                    self._spool_drained()
+            except Exception:  # a bug here must not stop deliveries
+                logger.exception("modeltap uploader: unexpected error draining the spool")
             if out is None:
                 continue
             try:
@@ -165,62 +188,57 @@ class Pipeline:
         if out[0] == "chunk":
             self._deliver(out[1])
             return False
-        stored = self._flush_stores()
+        if out[0] == "closed":
+            # Until close()'s deadline, give the spool every chance; what is left waits on disk.
+            deadline = self._close_deadline
+            while self._deliveries.pending() and (deadline is None or time.monotonic() < deadline - 0.5):
+                self._deliveries.drain(None if deadline is None else deadline - 0.5, now_or_never=True)
+                if self._deliveries.pending():
+                    time.sleep(0.2)
+        else:
+            self._deliveries.drain(now_or_never=True)
+        durable = self._flush_stores()
         if out[0] == "flushed":
             with self._cond:
-                if not stored:
+                if not durable:
                     self._failed_tickets.add(out[1])
-                self._done_ticket = max(self._done_ticket, out[1])
+                if self._deliveries.pending():
+                    # Done only once the spool has delivered what it holds (or flush() times out).
+                    self._spool_tickets.append(out[1])
+                else:
+                    self._done_ticket = max(self._done_ticket, out[1])
                 self._cond.notify_all()
             return False
         self._report_drops()
+        left = self._deliveries.pending()
+        if left:
+            logger.warning("modeltap: %d chunks stay in the spool for the next process to deliver", left)
         with self._cond:
             self._closed = True
+            self._undelivered = left
             self._cond.notify_all()
         return True
+
+    def _spool_drained(self) -> None:
+        durable = self._flush_stores()
+        with self._cond:
+            tickets, self._spool_tickets = self._spool_tickets, []
+            if not durable:
+                self._failed_tickets.update(tickets)
+            self._done_ticket = max(self._done_ticket, *tickets)
+            self._cond.notify_all()
 
     def _deliver(self, chunk: _native.Chunk) -> None:
         stream = self._streams[chunk.stream]
         folder = stream.spec.path.folder(chunk.year, chunk.month, chunk.day, chunk.hour)
-        delay = _RETRY_FIRST
-        while True:
-            try:
-                stream.store.append(folder, chunk.data, stream.header(chunk.cols))
-            except Exception as exc:  # noqa: BLE001 - any store failure is retried the same way
-                with self._cond:
-                    self._counters.store_errors += 1
-                    self._counters.last_error = f"{type(exc).__name__}: {exc}"
-                    abandon = self._abandon
-                if abandon:
-                    with self._cond:
-                        self._counters.rows_dropped_store += chunk.rows
-                    logger.error(
-                        "modeltap: gave up on %d rows for %s after close() timed out: %s",
-                        chunk.rows,
-                        folder,
-                        self._counters.last_error,
-                    )
-                    return
-                logger.warning(
-                    "modeltap: %s rejected a chunk for %s (%s); retrying in %.2fs",
-                    stream.store,
-                    folder,
-                    self._counters.last_error,
-                    delay,
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX)
-                continue
-            with self._cond:
-                self._counters.rows_written += chunk.rows
-                self._counters.bytes_written += len(chunk.data)
-                self._counters.chunks_written += 1
-            return
+        self._deliveries.deliver(
+            stream.store, folder, stream.header(chunk.cols), chunk.data, chunk.rows, give_up=lambda: self._abandon
+        )
 
     def _flush_stores(self) -> bool:
         """Flushes every store; False if one failed (its rows are written but may not be durable)."""
         with self._cond:
-            stores = list(self._stores.values())
+            stores = list(self._deliveries.stores.values())
         ok = True
         for store in stores:
             try:
@@ -232,16 +250,16 @@ class Pipeline:
 
     def _report_drops(self) -> None:
         failure = self._core.failure
-        if failure is not None and not self._counters.reported_failure:
-            self._counters.reported_failure = True
+        if failure is not None and not self._reported.failure:
+            self._reported.failure = True
             logger.error("modeltap: the encoder thread failed (%s); rows are now counted as dropped", failure)
         stats = self._core.stats()
         drops = {k: v for k, v in stats.items() if k.startswith("rows_dropped_")}
-        new = {k: v - self._counters.reported_drops.get(k, 0) for k, v in drops.items()}
+        new = {k: v - self._reported.drops.get(k, 0) for k, v in drops.items()}
         if any(new.values()):
             detail = ", ".join(f"{k.removeprefix('rows_dropped_')}: {v}" for k, v in new.items() if v)
             logger.warning("modeltap dropped rows (%s); raise capacity or use policy='block'", detail)
-        self._counters.reported_drops = drops
+        self._reported.drops = drops
 
     # -- flush, close, stats -----------------------------------------------------------------
 
@@ -263,6 +281,7 @@ class Pipeline:
         """Flushes everything and stops both threads. Rows that could not be stored by the
         deadline are counted as ``dropped_store`` and logged."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._close_deadline = deadline
         if not self._core.close(_remaining(deadline)):
             logger.error("modeltap: close() timed out: the encoder did not take the close request")
             return False
@@ -274,12 +293,12 @@ class Pipeline:
             logger.error("modeltap: close() timed out with chunks still undelivered; giving up on them")
             return False
         self._core.join()
-        for store in list(self._stores.values()):
+        for store in list(self._deliveries.stores.values()):
             try:
                 store.close()
             except Exception:
                 logger.exception("modeltap: %r failed to close", store)
-        return True
+        return not self._undelivered
 
     @property
     def closed(self) -> bool:
@@ -288,7 +307,8 @@ class Pipeline:
     def stats(self) -> dict[str, Any]:
         native = self._core.stats()
         with self._cond:
-            c = self._counters
+            c = self._deliveries.counters
+            spool = self._deliveries.spool
             out: dict[str, Any] = {
                 "rows_collected": native["rows_collected"],
                 "rows_dropped": {
@@ -297,6 +317,7 @@ class Pipeline:
                     "closed": native["rows_dropped_closed"],
                     "encoder": native["rows_dropped_encoder"],
                     "store": c.rows_dropped_store,
+                    "spool_full": c.rows_dropped_spool_full,
                 },
                 "rows_disabled": native["rows_disabled"],
                 "rows_sampled_out": native["rows_sampled_out"],
@@ -312,6 +333,9 @@ class Pipeline:
                 "queue_bytes": native["queue_bytes"],
                 "open_chunks": native["open_chunks"],
                 "open_bytes": native["open_bytes"],
+                "rows_spooled": c.rows_spooled,
+                "spool_chunks": self._deliveries.pending(),
+                "spool_damaged": 0 if spool is None else spool.damaged,
                 "store_errors": c.store_errors,
                 "last_store_error": c.last_error,
                 "encoder_error": self._core.failure,

@@ -2,19 +2,72 @@
 
 from __future__ import annotations
 
+import os
+import re
+from typing import TYPE_CHECKING
+
 from modeltap.stores.base import ReadableStore, Store, StoredFile
+from modeltap.stores.errors import StoreAuthError, StoreError
 from modeltap.stores.local import LocalStore
 
-__all__ = ["LocalStore", "ReadableStore", "Store", "StoredFile", "open_store"]
+if TYPE_CHECKING:
+    from modeltap.stores.azure import AzureBlobStore
+
+__all__ = [
+    "LocalStore",
+    "ReadableStore",
+    "Store",
+    "StoreAuthError",
+    "StoreError",
+    "StoredFile",
+    "from_environment",
+    "open_store",
+]
+
+#: Variables naming the default store, first match wins: modeltap's own, then Azure ML's.
+ENVIRONMENT = ("MODELTAP_STORAGE", "AML_MODEL_DC_STORAGE")
+
+_CONNECTION_STRING = re.compile(r"(?i)(^|;)\s*(AccountName|BlobEndpoint|UseDevelopmentStorage|SharedAccessSignature)=")
 
 
-def open_store(spec: str) -> LocalStore:
-    """The store a string names: a local directory for now (Azure URLs and connection strings
-    come with the Azure store).
+def open_store(spec: str) -> LocalStore | AzureBlobStore:
+    """The store a string names: an Azure connection string, an ``http(s)://`` account or
+    container URL (with a SAS token, or signed in by ``DefaultAzureCredential``), or a local path.
 
     >>> open_store("./modeldata")
     LocalStore('modeldata')
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError("a store must be named by a local path, an Azure account URL or a connection string")
+        raise ValueError("a store is named by a local path, an Azure account URL or an Azure connection string")
+    spec = spec.strip()
+    if _CONNECTION_STRING.search(spec):
+        from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
+
+        return AzureBlobStore(connection_string=spec)
+    if spec.lower().startswith(("https://", "http://")):
+        from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
+
+        return AzureBlobStore(spec)
     return LocalStore(spec)
+
+
+def from_environment() -> LocalStore | AzureBlobStore | None:
+    """The store ``$MODELTAP_STORAGE`` (or Azure ML's ``$AML_MODEL_DC_STORAGE``) names, if set."""
+    for name in ENVIRONMENT:
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return open_store(value)
+            except (ValueError, TypeError) as exc:
+                # The message must not quote the value: it may be a connection string.
+                raise ValueError(f"${name} does not name a store: {exc}") from None
+    return None
+
+
+def __getattr__(name: str) -> object:
+    # The Azure store imports azure-storage-blob: only when asked for.
+    if name == "AzureBlobStore":
+        from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
+
+        return AzureBlobStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,6 +53,11 @@ class LocalStore:
     def __repr__(self) -> str:
         return f"LocalStore({str(self.root)!r})"
 
+    @property
+    def key(self) -> str:
+        """A stable name of this store: spooled rows find their store by it."""
+        return f"local:{self.root.resolve()}"
+
     def append(self, folder: str, data: bytes, header: bytes) -> str:
         """Appends rows to ``<root>/<folder>/data.csv``, writing ``header`` first in a new file."""
         directory = self.root / folder

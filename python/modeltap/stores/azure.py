@@ -1,0 +1,510 @@
+"""Azure append blobs: each partition's rows appended to ``<folder>/data.csv`` of a container.
+
+Exactly once, with several writers per blob and through faults:
+
+* Every data append is conditional on the blob's length (``appendpos_condition``), so it can
+  only land where this writer last saw the end. When a try's outcome is unknown (a timeout, a
+  reset, a 5xx), the next try is conditional too, and a failed condition is answered by reading
+  the blob from that position: if the rows are there, they landed. The SDK's own retries are
+  off, since they would re-send an append blindly.
+* The header is the only append made at position 0 (``appendpos_condition=0``), so of all the
+  replicas that create a day's blob, exactly one writes it; the others read it back and compare.
+* A full blob (``BlockCountExceedsLimit``, or the size limit) continues in ``data.1.csv``,
+  ``data.2.csv``, ... of the same folder.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from modeltap.layout import CONTAINER, file_name, parse_file_index
+from modeltap.redact import redact, register
+from modeltap.stores.base import StoredFile
+from modeltap.stores.errors import StoreAuthError, StoreError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, ContainerClient
+
+logger = logging.getLogger("modeltap.stores.azure")
+
+#: The service's largest append block (API 2022-11-02 and later).
+MAX_BLOCK_BYTES = 100 << 20
+#: Appends one append blob takes, shared by every writer of that blob.
+MAX_BLOCKS = 50_000
+#: 50,000 blocks of 4 MiB: the service's size limit for an append blob.
+MAX_BLOB_BYTES = 50_000 * (4 << 20)
+
+_SEARCH_WINDOW = 16 << 20
+
+
+@dataclass
+class _Blob:
+    """What this writer knows of the blob it appends a folder's rows to."""
+
+    name: str
+    index: int
+    #: The length this writer last saw; None until read (or after a failed condition).
+    length: int | None = None
+    blocks: int = 0
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An append whose outcome is unknown: the rows, if they landed, are at or after ``offset``."""
+
+    blob: str
+    offset: int
+
+    def token(self) -> str:
+        return f"{self.offset}@{self.blob}"
+
+    @classmethod
+    def parse(cls, token: str) -> _Pending:
+        offset, _, blob = token.partition("@")
+        if not offset.isdigit() or not blob:
+            raise ValueError(f"not a resume token of AzureBlobStore: {token!r}")
+        return cls(blob, int(offset))
+
+
+class AzureBlobStore:
+    """Appends rows to Azure append blobs in the ``modeldata`` container, in the Azure ML layout.
+
+    >>> store = AzureBlobStore.from_connection_string(os.environ["AZURE_STORAGE_CONNECTION_STRING"])
+
+    Connect with one of:
+
+    * ``connection_string``: ``DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...``;
+    * ``url`` of the account (``https://<account>.blob.core.windows.net``) with ``credential``,
+      an ``azure-identity`` credential; ``DefaultAzureCredential()`` (workload or managed
+      identity, environment, Azure CLI) when none is given;
+    * ``url`` with a SAS token, of the account or of the container.
+
+    Args:
+        container: Created when missing (needs the right to; a container SAS cannot).
+        timeout: Seconds one request may take before it is abandoned (and its outcome found
+            out by the next try).
+        retry_for: Seconds an append keeps retrying faults before it raises, so that the
+            pipeline can set the rows aside in its spool and go on with other streams.
+        max_block_bytes, max_blocks, max_blob_bytes: Service limits; lower them to roll over
+            to the next blob sooner.
+    """
+
+    #: Appends cost a share of the blob's 50,000: write every 30 s, not every 5 s, when idle.
+    flush_interval_hint = 30.0
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        connection_string: str | None = None,
+        credential: Any = None,
+        container: str = CONTAINER,
+        timeout: float = 20.0,
+        retry_for: float = 10.0,
+        max_block_bytes: int = MAX_BLOCK_BYTES,
+        max_blocks: int = MAX_BLOCKS,
+        max_blob_bytes: int = MAX_BLOB_BYTES,
+    ) -> None:
+        try:
+            from azure.storage.blob import BlobServiceClient, ContainerClient  # noqa: PLC0415
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("AzureBlobStore needs the azure extra: pip install 'modeltap[azure]'") from exc
+        if (url is None) == (connection_string is None):
+            raise ValueError("AzureBlobStore needs exactly one of url= and connection_string=")
+        for name, value in (("max_block_bytes", max_block_bytes), ("max_blocks", max_blocks)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(max_blob_bytes, int) or max_blob_bytes < 1:
+            raise ValueError(f"max_blob_bytes must be a positive int, got {max_blob_bytes!r}")
+        self.max_block_bytes = min(max_block_bytes, MAX_BLOCK_BYTES)
+        self.max_blocks = min(max_blocks, MAX_BLOCKS)
+        self.max_blob_bytes = min(max_blob_bytes, MAX_BLOB_BYTES)
+        self.retry_for = float(retry_for)
+        # The SDK must not retry: a blind retry of an append is how rows get written twice.
+        options: dict[str, Any] = {
+            "retry_total": 0,
+            "connection_timeout": min(timeout, 10.0),
+            "read_timeout": timeout,
+        }
+        self._container: ContainerClient
+        if connection_string is not None:
+            _register_connection_string_secrets(connection_string)
+            service = BlobServiceClient.from_connection_string(connection_string, **options)
+            self._container = service.get_container_client(container)
+            self._where = f"{service.url.rstrip('/')}/{container}"
+        else:
+            assert url is not None
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("url must be the http(s) URL of a storage account or of a container")
+            has_sas = "sig=" in parts.query
+            if has_sas:
+                register(parts.query)
+            segments = [p for p in parts.path.split("/") if p]
+            # Emulators and IP endpoints carry the account as the first path segment.
+            account_segments = 1 if _path_style(parts.hostname or "") else 0
+            if len(segments) > account_segments + 1:
+                raise ValueError("url must name an account or a container, not a blob")
+            if len(segments) == account_segments + 1:
+                container = segments.pop()
+            base = urlunsplit((parts.scheme, parts.netloc, "/".join(["", *segments]), "", ""))
+            container_url = urlunsplit(
+                (parts.scheme, parts.netloc, "/".join(["", *segments, container]), parts.query, "")
+            )
+            if credential is None and not has_sas:
+                credential = _default_credential()
+            self._container = ContainerClient.from_container_url(container_url, credential=credential, **options)
+            self._where = f"{base.rstrip('/')}/{container}"
+        self.container = container
+        self._blobs: dict[tuple[str, bytes], _Blob] = {}
+        self._indexes: dict[str, int] = {}
+        self._container_ready = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, **kwargs: Any) -> AzureBlobStore:
+        """A store for the account of ``connection_string``.
+
+        >>> AzureBlobStore.from_connection_string("UseDevelopmentStorage=true")
+        AzureBlobStore('http://127.0.0.1:10000/devstoreaccount1/modeldata')
+        """
+        return cls(connection_string=connection_string, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"AzureBlobStore({self._where!r})"
+
+    @property
+    def key(self) -> str:
+        """A stable name of this store, without secrets: spooled rows find their store by it."""
+        return f"azure:{self._where}"
+
+    # -- appending ---------------------------------------------------------------------------
+
+    def append(self, folder: str, data: bytes, header: bytes, *, resume: str | None = None) -> str:
+        """Appends ``data`` (whole CSV rows) to the current blob of ``folder``; returns its name.
+
+        ``resume`` is the token of a :class:`StoreError` an earlier append of the same rows
+        raised: the rows are looked for where they may have landed before they are sent again.
+        """
+        pieces = split_rows(data, self.max_block_bytes)
+        pending = _Pending.parse(resume) if resume else None
+        name = ""
+        with self._lock:
+            for i, piece in enumerate(pieces):
+                try:
+                    name = self._append_piece(folder, piece, header, pending if i == 0 else None)
+                except StoreError as exc:
+                    if i > 0:
+                        exc.rest = b"".join(pieces[i:])
+                    raise
+        return name
+
+    def _append_piece(self, folder: str, piece: bytes, header: bytes, pending: _Pending | None) -> str:
+        deadline = time.monotonic() + self.retry_for
+        attempt = 0
+        while True:
+            try:
+                seen = None
+                if pending is not None:
+                    landed, seen = self._landed(pending, piece)
+                    if landed:
+                        return pending.blob
+                blob = self._blob(folder, header)
+                if seen is not None and pending is not None and blob.name == pending.blob:
+                    blob.length, blob.blocks = seen  # saves a request per try
+                return self._try_append(blob, piece, pending)
+            except _RequestError as exc:
+                if exc.kind == "moved":
+                    continue  # another writer appended: find the end again
+                if exc.kind == "missing":
+                    # Deleted under us (or never made, when a create's answer was lost).
+                    self._blobs.pop((folder, header), None)
+                    self._container_ready = False
+                if exc.kind == "full":
+                    self._roll(folder, header)
+                    continue
+                if exc.at is not None:
+                    # Only an HTTP error proves a request was not applied; anything else may have been.
+                    pending = exc.at
+                token = pending.token() if pending else None
+                if exc.kind == "auth":
+                    raise StoreAuthError(str(exc), resume=token) from None
+                if exc.kind == "fatal":
+                    raise StoreError(str(exc), retryable=False, resume=token) from None
+                error: StoreError = exc
+            attempt += 1
+            delay = backoff(attempt)
+            if time.monotonic() + delay > deadline:
+                raise StoreError(
+                    f"{self!r}: gave up on an append to {folder} after {attempt} tries: {error}",
+                    resume=pending.token() if pending else None,
+                )
+            logger.info("%r: %s; retrying in %.2fs", self, error, delay)
+            time.sleep(delay)
+
+    def _try_append(self, blob: _Blob, piece: bytes, pending: _Pending | None) -> str:
+        client = self._container.get_blob_client(blob.name)
+        if blob.length is None:
+            blob.length, blob.blocks = self._properties(client)
+        if pending is None and (blob.blocks >= self.max_blocks or blob.length + len(piece) > self.max_blob_bytes):
+            # With a try pending the old blob may still take it, so then only the service decides.
+            raise _RequestError("full", "reached this store's limits")
+        at = blob.length
+        blob.length = None  # unknown until the service answers
+        result = self._call(
+            lambda: client.append_block(piece, appendpos_condition=at, maxsize_condition=self.max_blob_bytes),
+            at=_Pending(blob.name, at),
+        )
+        blob.length = int(result["blob_append_offset"]) + len(piece)
+        blob.blocks = int(result["blob_committed_block_count"])
+        return blob.name
+
+    def _landed(self, pending: _Pending, piece: bytes) -> tuple[bool, tuple[int, int] | None]:
+        """Whether ``piece`` is in ``pending.blob`` at or after ``pending.offset``, and the
+        blob's length and block count as seen (None when it does not exist)."""
+        client = self._container.get_blob_client(pending.blob)
+        try:
+            seen = self._properties(client)
+        except _RequestError as exc:
+            if exc.code == "BlobNotFound":
+                return False, None
+            raise
+        length = seen[0]
+        start = pending.offset
+        while start + len(piece) <= length:
+            end = min(length, start + max(_SEARCH_WINDOW, 2 * len(piece)))
+            if self._read(client, start, end - start).find(piece) >= 0:
+                logger.info("%r: an append whose outcome was unknown had landed in %s", self, pending.blob)
+                return True, seen
+            if end == length:
+                break
+            start = end - len(piece) + 1
+        return False, seen
+
+    # -- blobs and headers -------------------------------------------------------------------
+
+    def _blob(self, folder: str, header: bytes) -> _Blob:
+        """The blob of ``folder`` with ``header`` as its first line, created when needed."""
+        key = (folder, header)
+        blob = self._blobs.get(key)
+        if blob is None:
+            self._ensure_container()
+            blob = self._blobs[key] = self._claim(folder, header, self._last_index(folder))
+        return blob
+
+    def _roll(self, folder: str, header: bytes) -> None:
+        blob = self._blobs.pop((folder, header), None)
+        if blob is not None:
+            logger.info("%r: %s is full; continuing in the next blob of its folder", self, blob.name)
+            self._blobs[(folder, header)] = self._claim(folder, header, blob.index + 1)
+
+    def _claim(self, folder: str, header: bytes, index: int) -> _Blob:
+        """The first blob of ``folder`` from ``index`` on that starts with ``header``."""
+        while True:
+            name = f"{folder}/{file_name(index)}"
+            if self._claim_header(name, header):
+                return _Blob(name, index)
+            logger.warning("%r: %s is full or has another header; continuing in the next blob", self, name)
+            index += 1
+
+    def _claim_header(self, name: str, header: bytes) -> bool:
+        """Makes sure blob ``name`` exists and starts with ``header``; False if it cannot."""
+        client = self._container.get_blob_client(name)
+        for attempt in range(1, 9):
+            try:
+                self._call(lambda: client.create_append_blob(if_none_match="*"))
+            except _RequestError as exc:
+                if exc.code not in ("BlobAlreadyExists", "ConditionNotMet") and exc.kind != "unknown":
+                    raise
+            try:
+                # The only append at position 0: of all writers creating this blob, one wins.
+                self._call(lambda: client.append_block(header, appendpos_condition=0))
+                return True
+            except _RequestError as exc:
+                if exc.kind == "full":
+                    return False
+                if exc.kind in ("auth", "fatal"):
+                    raise
+                if exc.kind == "missing":
+                    continue  # the create's answer was lost before it was applied
+                if exc.kind != "moved":
+                    time.sleep(backoff(attempt))
+            # Not empty, or the outcome is unknown: the first bytes tell whose header it is.
+            try:
+                size, _ = self._properties(client)
+                if size > 0:
+                    return self._read(client, 0, min(size, len(header))) == header
+            except _RequestError as exc:
+                if exc.kind in ("auth", "fatal"):
+                    raise
+                time.sleep(backoff(attempt))
+        raise StoreError(f"{self!r}: could not write the header of {name}")
+
+    def _last_index(self, folder: str) -> int:
+        """The highest-numbered blob of ``folder`` so far: new rows go there (or after it)."""
+        index = self._indexes.get(folder)
+        if index is None:
+            names = self._call(lambda: [b.name for b in self._container.list_blobs(name_starts_with=f"{folder}/")])
+            indexes = [parse_file_index(n[len(folder) + 1 :]) for n in names]
+            index = self._indexes[folder] = max((i for i in indexes if i is not None), default=0)
+        return index
+
+    def _ensure_container(self) -> None:
+        if self._container_ready:
+            return
+        try:
+            self._call(self._container.create_container)
+        except _RequestError as exc:
+            if exc.kind == "auth":
+                # A container SAS may append but not create: the container must then exist.
+                logger.debug("%r: not allowed to create the container; assuming it exists", self)
+            elif exc.code != "ContainerAlreadyExists":
+                raise
+        self._container_ready = True
+
+    def _properties(self, client: BlobClient) -> tuple[int, int]:
+        props = self._call(client.get_blob_properties)
+        return int(props.size), int(props.append_blob_committed_block_count or 0)
+
+    def _read(self, client: BlobClient, offset: int, length: int) -> bytes:
+        data: bytes = self._call(lambda: client.download_blob(offset=offset, length=length).readall())
+        return data
+
+    def _call(self, fn: Any, at: _Pending | None = None) -> Any:
+        """Runs one request; a failure comes back as a _RequestError without secrets."""
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - sorted by _RequestError.of
+            raise _RequestError.of(exc, at) from None
+
+    # -- the rest of the Store protocol ------------------------------------------------------
+
+    def flush(self) -> None:
+        """Nothing to do: an append is durable once the service has answered it."""
+
+    def close(self) -> None:
+        self._container.close()
+
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
+        """CSV blobs under the folder ``prefix``, in name order."""
+        start = f"{prefix.strip('/')}/" if prefix.strip("/") else None
+        blobs = self._call(lambda: list(self._container.list_blobs(name_starts_with=start)))
+        for b in sorted(blobs, key=lambda b: str(b.name)):
+            if str(b.name).endswith(".csv"):
+                yield StoredFile(str(b.name), int(b.size))
+
+    def read_bytes(self, path: str) -> bytes:
+        """The content of blob ``path``; FileNotFoundError when there is none."""
+        try:
+            data: bytes = self._call(lambda: self._container.download_blob(path).readall())
+        except StoreError as exc:
+            if "BlobNotFound" in str(exc) or "ContainerNotFound" in str(exc):
+                raise FileNotFoundError(f"{self!r} has no blob {path!r}") from None
+            raise
+        return data
+
+
+class _RequestError(StoreError):
+    """One failed request, sorted into what to do about it (``kind``):
+
+    ``moved`` (another writer appended first), ``full`` (the blob takes no more), ``missing``
+    (no such blob or container), ``unknown``
+    (the request may have been applied), ``retry`` (it was not), ``auth`` and ``fatal``.
+    """
+
+    def __init__(self, kind: str, message: str, code: str = "", at: _Pending | None = None) -> None:
+        super().__init__(message, retryable=kind not in ("auth", "fatal"))
+        self.kind = kind
+        self.code = code
+        self.at = at
+
+    @classmethod
+    def of(cls, exc: BaseException, at: _Pending | None) -> _RequestError:
+        from azure.core.exceptions import HttpResponseError  # noqa: PLC0415
+
+        raw = getattr(exc, "error_code", None)
+        code = str(getattr(raw, "value", raw) or "")
+        status = getattr(exc, "status_code", None)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = redact(f"{type(exc).__name__}: {first_line}" + (f" [{code}]" if code else ""))
+        if code == "AppendPositionConditionNotMet":
+            return cls("moved", message, code)
+        if code in ("BlockCountExceedsLimit", "MaxBlobSizeConditionNotMet"):
+            return cls("full", message, code)
+        if code in ("BlobNotFound", "ContainerNotFound"):
+            return cls("missing", message, code)
+        if status in (401, 403):
+            return cls("auth", f"authorization failed ({status}): {message}", code)
+        if isinstance(exc, HttpResponseError) and status is not None:
+            if status in (408, 500, 502, 503, 504):
+                return cls("unknown", message, code, at)  # may come after the request was applied
+            if status == 429:
+                return cls("retry", message, code)
+            return cls("fatal", message, code)
+        # Connection refused, resets, timeouts, truncated bodies: the request may have landed.
+        return cls("unknown", message, code, at)
+
+
+def split_rows(data: bytes, limit: int) -> list[bytes]:
+    """``data`` cut at row ends into pieces of at most ``limit`` bytes.
+
+    >>> split_rows(b'1,"a\\nb"\\n2,c\\n', 9)
+    [b'1,"a\\nb"\\n', b'2,c\\n']
+
+    A newline inside a quoted field is not a row end: RFC 4180 doubles quotes inside fields, so
+    a newline ends a row exactly when an even number of quotes precedes it. A single row larger
+    than ``limit`` cannot be appended whole and raises.
+    """
+    if len(data) <= limit:
+        return [data]
+    pieces = []
+    start = 0
+    while len(data) - start > limit:
+        cut = data.rfind(b"\n", start, start + limit)
+        while cut >= 0 and data.count(b'"', start, cut) % 2:
+            cut = data.rfind(b"\n", start, cut)
+        if cut < 0:
+            raise StoreError(
+                f"a row of more than {limit} bytes cannot be appended to a blob in one piece", retryable=False
+            )
+        pieces.append(data[start : cut + 1])
+        start = cut + 1
+    pieces.append(data[start:])
+    return pieces
+
+
+def backoff(attempt: int, first: float = 0.1, cap: float = 10.0) -> float:
+    """Seconds to wait before try ``attempt + 1``: exponential with full jitter, so replicas
+    that failed together do not retry together."""
+    return random.uniform(first / 2, min(cap, first * 2 ** min(attempt, 30)))
+
+
+def _path_style(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
+def _default_credential() -> Any:
+    try:
+        from azure.identity import DefaultAzureCredential  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("an account URL without SAS needs azure-identity: pip install 'modeltap[azure]'") from exc
+    return DefaultAzureCredential()
+
+
+def _register_connection_string_secrets(connection_string: str) -> None:
+    for part in connection_string.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() in ("accountkey", "sharedaccesssignature"):
+            register(value.strip())
