@@ -30,7 +30,14 @@ lint: $(VENV)/.ready
 	$(VENV)/bin/ruff format --check python tests benches examples
 	$(VENV)/bin/mypy
 
-test: build lint
+# Azurite, the Azure Storage emulator the Azure tests run against (pinned; project-local).
+AZURITE_VERSION := 3.37.0
+.azurite/.ready:
+	mkdir -p .azurite
+	npm install --prefix .azurite --no-audit --no-fund --silent azurite@$(AZURITE_VERSION)
+	touch $@
+
+test: build lint .azurite/.ready
 	cargo test --quiet
 	$(PY) -m mypy.stubtest modeltap._native
 	$(PY) -m pytest

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import io
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,7 +11,9 @@ import pandas as pd
 import pytest
 
 import modeltap
+from modeltap.stores.azure import AzureBlobStore
 from modeltap.testing import ManualClock
+from servers.azurite import Azurite
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +44,32 @@ def read(path: Path, **kwargs: object) -> pd.DataFrame:
 
 def clock_at(*args: int) -> ManualClock:
     return ManualClock(datetime(*args, tzinfo=timezone.utc))  # type: ignore[misc]
+
+
+# -- Azure: a real Azurite server, started once per session ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    server = Azurite(tmp_path_factory.mktemp("azurite"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def container() -> str:
+    """A container of its own for each test, so tests never see each other's blobs."""
+    return f"t{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def azure_store(azurite: Azurite, container: str) -> Iterator[AzureBlobStore]:
+    store = AzureBlobStore(connection_string=azurite.connection_string, container=container, timeout=5.0)
+    yield store
+    store.close()
+
+
+def blob_lines(store: AzureBlobStore, prefix: str = "") -> dict[str, list[str]]:
+    """Every CSV blob under ``prefix``, as lines."""
+    return {f.path: store.read_bytes(f.path).decode().splitlines() for f in store.list_files(prefix)}
