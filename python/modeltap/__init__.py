@@ -20,6 +20,7 @@ from modeltap.stores import LocalStore, Store
 __version__ = "0.1.0"
 
 __all__ = [
+    "AzureBlobStore",
     "Collector",
     "Correlation",
     "LocalStore",
@@ -41,7 +42,11 @@ def configure(store: Store | None = None, **options: Any) -> None:
     by reference, so this bounds the memory collecting can pin), ``chunk_bytes``
     (a file append once a chunk reaches this size, default 4 MiB), ``flush_interval`` (seconds
     a row may wait in memory before it is written, default 5; also the most a SIGKILL can
-    lose), ``max_sealed`` (chunks waiting for the store before the encoder pauses, default 64).
+    lose), ``max_sealed`` (chunks waiting for the store before the encoder pauses, default 64),
+    ``spool_dir`` (where chunks a store did not take wait on disk; default
+    ``$MODELTAP_SPOOL_DIR``, else ``<tempdir>/modeltap-spool-<uid>``) and ``spool_max_bytes``
+    (its size, default 1 GiB; 0 turns it off). ``flush_interval`` defaults to what the default
+    store asks for: 5 s, and 30 s for an :class:`AzureBlobStore`, whose blobs take 50,000 appends.
     The running pipeline is flushed and closed first; existing collectors carry on in the new one.
     """
     lifecycle.configure(store, **options)
@@ -67,6 +72,15 @@ def close(timeout: float | None = 30.0) -> bool:
     Runs by itself at interpreter exit and on SIGTERM.
     """
     return lifecycle.close(timeout)
+
+
+def __getattr__(name: str) -> Any:
+    # AzureBlobStore imports azure-storage-blob (the ``azure`` extra): only when asked for.
+    if name == "AzureBlobStore":
+        from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
+
+        return AzureBlobStore
+    raise AttributeError(f"module 'modeltap' has no attribute {name!r}")
 
 
 def stats() -> dict[str, Any]:
