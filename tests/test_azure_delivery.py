@@ -19,6 +19,7 @@ import pytest
 import modeltap
 from conftest import blob_lines
 from modeltap.stores.azure import AzureBlobStore
+from modeltap.stores.errors import StoreError
 from servers.azurite import KEY, Azurite
 from servers.faults import FaultProxy
 
@@ -231,3 +232,21 @@ def test_rows_spooled_by_a_killed_process_are_delivered_by_the_next(tmp_path: Pa
         ]
     finally:
         server.stop()
+
+
+def test_when_only_part_of_a_large_chunk_landed_the_error_carries_the_rest(
+    azurite: Azurite, proxy: FaultProxy, container: str
+) -> None:
+    store = AzureBlobStore(
+        connection_string=proxy.connection_string(KEY), container=container, max_block_bytes=4, retry_for=0.5
+    )
+    store.append(FOLDER, b"0\n", b"h\n")
+    proxy.fail_next("pass", match="comp=appendblock")  # the first piece goes through
+    for _ in range(20):
+        proxy.fail_next("answer", match="comp=appendblock", status=503, code="ServerBusy")
+    with pytest.raises(StoreError) as info:
+        store.append(FOLDER, b"1\n2\n3\n", b"h\n")
+    assert info.value.rest == b"3\n"
+    proxy.script.clear()
+    store.append(FOLDER, info.value.rest, b"h\n", resume=info.value.resume)
+    assert blob_lines(store, FOLDER)[f"{FOLDER}/data.csv"] == ["h", "0", "1", "2", "3"]

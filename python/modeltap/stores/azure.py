@@ -281,12 +281,12 @@ class AzureBlobStore:
         start = pending.offset
         while start + len(piece) <= length:
             end = min(length, start + max(_SEARCH_WINDOW, 2 * len(piece)))
-            if self._read(client, start, end - start).find(piece) >= 0:
+            if _holds_rows(self._read(client, start, end - start), piece, at_row_start=start == pending.offset):
                 logger.info("%r: an append whose outcome was unknown had landed in %s", self, pending.blob)
                 return True, seen
             if end == length:
                 break
-            start = end - len(piece) + 1
+            start = end - len(piece)  # a match across the seam starts in this window
         return False, seen
 
     # -- blobs and headers -------------------------------------------------------------------
@@ -451,6 +451,16 @@ class _RequestError(StoreError):
             return cls("fatal", message, code)
         # Connection refused, resets, timeouts, truncated bodies: the request may have landed.
         return cls("unknown", message, code, at)
+
+
+def _holds_rows(window: bytes, piece: bytes, *, at_row_start: bool) -> bool:
+    """Whether ``piece`` (whole rows) appears in ``window`` starting at a row boundary."""
+    i = window.find(piece)
+    while i >= 0:
+        if (i == 0 and at_row_start) or (i > 0 and window[i - 1] == 0x0A):
+            return True
+        i = window.find(piece, i + 1)
+    return False
 
 
 def split_rows(data: bytes, limit: int) -> list[bytes]:
