@@ -26,12 +26,25 @@ def from_dataframe(data: Any, names: Sequence[str] | None, copy: bool) -> tuple[
     pd = sys.modules["pandas"]  # loaded: is_dataframe() said so
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     labels = [str(c) for c in frame.columns]
-    if names is not None and len(set(labels)) == len(labels) and set(names) <= set(labels):
+    if names is not None and names != labels and len(set(labels)) == len(labels) and set(names) <= set(labels):
         positions = [labels.index(n) for n in names]
     else:
         positions = list(range(len(labels)))
+        homogeneous = _single_block(frame)
+        if homogeneous is not None:
+            # One numeric block: its 2-D array is the frame's own memory; no per-column pandas calls.
+            return [homogeneous[:, i] for i in positions], labels
     columns = [_series_values(frame.iloc[:, i], copy) for i in positions]
     return columns, [labels[i] for i in positions]
+
+
+def _single_block(frame: Any) -> np.ndarray | None:
+    """The frame's values as one 2-D numeric array, when all columns share one numpy dtype."""
+    blocks = getattr(getattr(frame, "_mgr", None), "blocks", None)  # private, hence the care
+    if blocks is None or len(blocks) != 1 or frame.shape[1] == 0:
+        return None
+    values = frame.to_numpy()
+    return values if isinstance(values, np.ndarray) and values.dtype.kind in "biuf" else None
 
 
 def _series_values(series: Any, copy: bool) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""What users would pick instead of modeltap, set up to be measured beside it."""

@@ -1,0 +1,153 @@
+"""Runs every benchmark suite and prints one table: each figure, its peer, the ratio, the budget.
+
+    python benches/report.py            # full sizes (a few minutes)
+    python benches/report.py --short    # CI's sizes, for a quick look
+
+Medians throughout. Nothing is written to the tree: the figures belong to the machine they were
+measured on, which the table names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from conftest import cpu_model  # noqa: E402
+
+
+def run_suites(short: bool) -> tuple[dict[str, dict[str, Any]], str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out_json = Path(tmp) / "bench.json"
+        env = {**os.environ, "MODELTAP_BENCH": "short" if short else "full"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", str(HERE), "-q", "-s", "-p", "no:cacheprovider", "--benchmark-enable",
+             f"--benchmark-json={out_json}"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-3000:])
+            raise SystemExit(f"the benchmark suites failed (exit {proc.returncode})")
+        data = json.loads(out_json.read_text())
+    by_name = {b["fullname"].rsplit("/", 1)[-1]: b for b in data["benchmarks"]}
+    return by_name, proc.stdout
+
+
+def _median(b: dict[str, dict[str, Any]], name: str) -> float | None:
+    entry = b.get(name)
+    return None if entry is None else float(entry["stats"]["median"])
+
+
+def _fmt_time(s: float) -> str:
+    if s < 1e-5:
+        return f"{s * 1e9:,.0f} ns"
+    return f"{s * 1e6:,.1f} us" if s < 1e-2 else f"{s * 1e3:,.1f} ms"
+
+
+Row = tuple[str, str, str, str, str, str]
+
+
+def hot_path(b: dict[str, dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    one = _median(b, "test_hot_path.py::test_collect[1x6]")
+    put = _median(b, "test_hot_path.py::test_peer_queue_put_1x6")
+    for case in ("1x6", "32x6", "1000x100", "1x6 with two strings", "DataFrame 1x6"):
+        m = _median(b, f"test_hot_path.py::test_collect[{case}]")
+        if m is None or one is None or put is None:
+            continue
+        budget = ""
+        if case == "1x6":
+            budget = f"<= 500 ns: {'met' if m <= 5e-7 else 'MISSED'}"
+        elif case == "1000x100":
+            budget = f"<= 2x the 1x6: {'met' if m <= 2 * one else 'MISSED'}"
+        peer = f"queue.put 1x6 {_fmt_time(put)}"
+        rows.append(("hot path", f"collect() {case}", _fmt_time(m), peer, f"{m / put:.2f}x", budget))
+    return rows
+
+
+def encoding(b: dict[str, dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    mt = b.get("test_encoder.py::test_modeltap")
+    for peer_name, test in (("polars write_csv, 1 thread", "test_polars_one_thread"), ("pyarrow.csv", "test_pyarrow")):
+        peer = b.get(f"test_encoder.py::{test}")
+        if mt is None or peer is None:
+            continue
+        ratio = peer["stats"]["median"] / mt["stats"]["median"]
+        budget = f">= 1.5x: {'met' if ratio >= 1.5 else 'MISSED'}" if test == "test_polars_one_thread" else ""
+        info = mt["extra_info"]
+        value = f"{info['MB/s']} MB/s, {info['Mrows/s']} M rows/s"
+        peer_value = f"{peer_name} {peer['extra_info']['MB/s']} MB/s"
+        rows.append(("encoding", "modeltap encoder, float64 x 6", value, peer_value, f"{ratio:.2f}x faster", budget))
+    return rows
+
+
+def scoring_loop(b: dict[str, dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    none = b.get("test_scoring_loop.py::test_no_collection")
+    loop = {
+        "modeltap": "test_modeltap",
+        "queue + thread + csv": "test_handwritten_queue_thread_csv",
+        "azureml v1 (Python side, native stubbed: lower bound)": "test_azureml_v1",
+        "azureml v2 (local capture)": "test_azureml_v2",
+    }
+    for label, test in loop.items():
+        entry = b.get(f"test_scoring_loop.py::{test}")
+        if entry is None or none is None:
+            continue
+        ratio = entry["stats"]["median"] / none["stats"]["median"]
+        budget = f"<= 1.10x: {'met' if ratio <= 1.10 else 'MISSED'}" if label == "modeltap" else ""
+        value = f"{entry['extra_info']['requests/s']:,} req/s"
+        peer = f"no collection {none['extra_info']['requests/s']:,} req/s"
+        rows.append(("scoring loop", label, value, peer, f"{ratio:.2f}x the time", budget))
+    return rows
+
+
+def end_to_end(b: dict[str, dict[str, Any]], printed: str) -> list[Row]:
+    rows: list[Row] = []
+    e2e = "test_end_to_end.py::"
+    local = b.get(f"{e2e}test_block_policy_rows_per_second[local]")
+    azurite = b.get(f"{e2e}test_block_policy_rows_per_second[azurite]")
+    hand = b.get(f"{e2e}test_peer_queue_thread_csv_rows_per_second")
+    if local and hand:
+        lr, hr = local["extra_info"]["rows/s"], hand["extra_info"]["rows/s"]
+        peer = f"queue + thread + csv {hr:,} rows/s"
+        rows.append(("end to end", "LocalStore, policy=block", f"{lr:,} rows/s", peer, f"{lr / hr:.1f}x", ""))
+    if local and azurite:
+        ar, lr = azurite["extra_info"]["rows/s"], local["extra_info"]["rows/s"]
+        rows.append(("end to end", "Azurite, policy=block", f"{ar:,} rows/s", "LocalStore", f"{ar / lr:.2f}x", ""))
+    for pattern, suite, budget in ((r"drop policy: (.*)", "end to end", ""), (r"memory: (.*)", "memory", "flat")):
+        found = re.search(pattern, printed)
+        if found:
+            rows.append((suite, found.group(1), "", "", "", budget))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="CI's small sizes: quick, noisier")
+    args = parser.parse_args()
+    benchmarks, printed = run_suites(args.short)
+    rows = [*hot_path(benchmarks), *encoding(benchmarks), *scoring_loop(benchmarks), *end_to_end(benchmarks, printed)]
+    mode = "short" if args.short else "full"
+    print(f"modeltap benchmarks on {cpu_model()}, {os.cpu_count()} cores; {mode} sizes; medians")
+    headers = ("suite", "figure", "value", "peer", "ratio", "budget")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("-+-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
