@@ -20,6 +20,10 @@ use crate::stats::{Drop, Stats};
 
 /// How often an idle encoder looks at the clock, for partition ends.
 const TICK: Duration = Duration::from_millis(100);
+/// How long the encoder naps between looks at the ring while rows keep coming.
+const NAP: Duration = Duration::from_micros(500);
+/// How long after the last row it keeps napping before it blocks on the ring again.
+const STAY_AWAKE: Duration = Duration::from_millis(50);
 
 /// What the encoder reports about work in progress.
 #[derive(Default, Debug)]
@@ -114,11 +118,24 @@ impl<O> Encoder<O> {
 
     fn run(&mut self) {
         let mut next_check = Instant::now() + TICK;
+        let mut awake_until = Instant::now();
         loop {
             let deadline = self.chunker.next_deadline().map_or(next_check, |d| d.min(next_check));
-            let msg = self.ring.pop_until(deadline);
+            let msg = match self.ring.try_pop() {
+                Some(m) => Some(m),
+                // While rows keep coming, nap rather than block: a receiver blocked on the ring
+                // must be woken by each collect(), a futex call on the scoring thread.
+                None if Instant::now() < awake_until => {
+                    std::thread::sleep(NAP);
+                    self.ring.try_pop()
+                }
+                None => self.ring.pop_until(deadline),
+            };
             let idle = msg.is_none();
             let now = Instant::now();
+            if !idle {
+                awake_until = now + STAY_AWAKE;
+            }
             match msg {
                 Some(Message::Record(mut rec)) => {
                     let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
