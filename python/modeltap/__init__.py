@@ -10,9 +10,10 @@ hour) files of a store: ``./modeldata`` by default.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from modeltap import lifecycle
+from modeltap import lifecycle, switch
 from modeltap._native import Correlation
 from modeltap.collector import Collector
 from modeltap.stores import LocalStore, Store
@@ -28,7 +29,9 @@ __all__ = [
     "close",
     "configure",
     "flush",
+    "set_enabled",
     "stats",
+    "watch_config",
 ]
 
 
@@ -72,6 +75,27 @@ def close(timeout: float | None = 30.0) -> bool:
     Runs by itself at interpreter exit and on SIGTERM.
     """
     return lifecycle.close(timeout)
+
+
+def set_enabled(on: bool) -> None:
+    """Switches collection on or off for the whole process, at once and without a restart.
+
+    >>> modeltap.set_enabled(False)
+
+    Also at start, ``MODELTAP_ENABLED=false``; and while running, a watched file (see
+    :func:`watch_config`). A collector writes while both its own ``enabled`` and this are on.
+    """
+    switch.set_enabled(on)
+
+
+def watch_config(path: str | os.PathLike[str]) -> None:
+    """Follows ``{"enabled": true|false}`` in the JSON file at ``path``, checked every second.
+
+    >>> modeltap.watch_config("/etc/modeltap/config.json")
+
+    ``MODELTAP_CONFIG=<path>`` does the same from the environment.
+    """
+    switch.watch(path)
 
 
 def __getattr__(name: str) -> Any:

@@ -6,14 +6,16 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from modeltap import _native, lifecycle, tabular
+from modeltap import _native, lifecycle, switch, tabular
 from modeltap.layout import StreamPath, check_part
-from modeltap.pipeline import META_COLUMNS, Pipeline, StreamSpec
+from modeltap.pipeline import META_COLUMNS, MetaColumn, Pipeline, StreamSpec
 from modeltap.stores.base import Store
 
 Correlation = _native.Correlation
 
-_RESERVED = {title for _, title in META_COLUMNS}
+_RESERVED = {title for _, title, _ in META_COLUMNS}
+# The native switch, under the Python property that combines it with the process's.
+_native_enabled: Any = _native.StreamHandle.enabled
 
 
 class Collector(_native.StreamHandle):
@@ -63,6 +65,8 @@ class Collector(_native.StreamHandle):
         policy: Literal["drop", "block"] = "drop",
         timeout: float = 1.0,
         enabled: bool = True,
+        _meta: tuple[MetaColumn, ...] | None = None,
+        _file_stem: str = "data",
     ) -> None:
         subscription, resource_group, ws = StreamPath.parse_workspace(workspace)
         path = StreamPath(
@@ -82,18 +86,40 @@ class Collector(_native.StreamHandle):
             raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
         if store is not None and not isinstance(store, Store):
             raise TypeError(f"store must have append/flush/close methods, got {type(store).__name__}")
-        names = _check_names(feature_names)
+        # _meta and _file_stem: the Azure ML drop-ins' own columns and file names.
+        meta = META_COLUMNS if _meta is None else _meta
+        names = _check_names(feature_names, {title for _, title, _ in meta})
         self._spec = StreamSpec(
             path=path,
             store=store,
             partition=partition,
             block_timeout=float(timeout) if policy == "block" else None,
             names=names,
+            meta=meta,
+            stem=check_part(_file_stem, "file name"),
         )
+        self._wanted = bool(enabled)
         self._attach(lifecycle.pipeline())
         self.sample_rate = sample_rate
         self.enabled = enabled
         lifecycle.add_collector(self)
+        switch.follow(self)
+
+    @property
+    def enabled(self) -> bool:
+        """This collector's switch; ``collect()`` writes only while it and the process's switch
+        (:func:`modeltap.set_enabled`) are both on."""
+        return self._wanted
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        if not isinstance(on, bool):
+            raise TypeError(f"enabled must be a bool, got {type(on).__name__}")
+        self._wanted = on
+        _native_enabled.__set__(self, on and switch.enabled())
+
+    def _switch_changed(self) -> None:
+        _native_enabled.__set__(self, self._wanted and switch.enabled())
 
     def _attach(self, pipeline: Pipeline) -> None:
         """Moves this collector to ``pipeline`` (after configure() or a fork), keeping its
@@ -159,7 +185,7 @@ class Collector(_native.StreamHandle):
         return f"Collector({self.folder!r}, enabled={self.enabled})"
 
 
-def _check_names(names: Sequence[str] | None) -> list[str] | None:
+def _check_names(names: Sequence[str] | None, reserved: set[str] = _RESERVED) -> list[str] | None:
     if names is None:
         return None
     if isinstance(names, str):
@@ -168,7 +194,7 @@ def _check_names(names: Sequence[str] | None) -> list[str] | None:
     for i, n in enumerate(names):
         if not isinstance(n, str):
             raise TypeError(f"feature_names[{i}] is a {type(n).__name__}, not a str")
-        if n in _RESERVED:
+        if n in reserved:
             raise ValueError(f"feature_names[{i}] is {n!r}, a column modeltap adds itself")
         out.append(n)
     if not out:

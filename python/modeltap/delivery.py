@@ -29,6 +29,16 @@ _RETRY_MAX = 30.0
 _DRAIN_BUDGET = 0.5
 
 
+def _append(store: Store, folder: str, data: bytes, header: bytes, *, stem: str, resume: str | None = None) -> str:
+    # Optional arguments only when needed: a store of the user's may not take them.
+    extra: dict[str, str] = {}
+    if stem != "data":
+        extra["stem"] = stem
+    if resume:
+        extra["resume"] = resume
+    return store.append(folder, data, header, **extra)
+
+
 def default_spool_dir() -> Path:
     """``$MODELTAP_SPOOL_DIR``, else a folder of this user's in the system's temp folder."""
     configured = os.environ.get("MODELTAP_SPOOL_DIR")
@@ -104,27 +114,33 @@ class Deliveries:
     # -- the live path -----------------------------------------------------------------------
 
     def deliver(
-        self, store: Store, folder: str, header: bytes, data: bytes, rows: int, give_up: Callable[[], bool]
+        self,
+        store: Store,
+        folder: str,
+        header: bytes,
+        data: bytes,
+        rows: int,
+        give_up: Callable[[], bool],
+        stem: str = "data",
     ) -> None:
         """Appends one chunk, or spools it; without a spool retries until the store takes it
         (or ``give_up()`` says close() ran out of time)."""
         key = store_key(store)
         if self.spool is not None and self.waiting.get(key):
-            self._to_spool(key, folder, header, data, rows, None)
+            self._to_spool(key, folder, header, data, rows, None, stem)
             return
         delay = _RETRY_FIRST
         while True:
             try:
-                store.append(folder, data, header)
+                _append(store, folder, data, header, stem=stem)
             except Exception as exc:  # noqa: BLE001 - any store failure is handled the same way
                 self._failed(store, folder, exc)
                 if self.spool is not None:
                     rest = getattr(exc, "rest", None)
                     if rest is not None:
                         self._written(rows - rest.count(b"\n"), len(data) - len(rest))
-                    self._to_spool(
-                        key, folder, header, data if rest is None else rest, rows, getattr(exc, "resume", None)
-                    )
+                    left = data if rest is None else rest
+                    self._to_spool(key, folder, header, left, rows, getattr(exc, "resume", None), stem)
                     return
                 if give_up():
                     self.counters.rows_dropped_store += rows
@@ -136,10 +152,12 @@ class Deliveries:
             self._written(rows, len(data))
             return
 
-    def _to_spool(self, key: str, folder: str, header: bytes, data: bytes, rows: int, resume: str | None) -> None:
+    def _to_spool(
+        self, key: str, folder: str, header: bytes, data: bytes, rows: int, resume: str | None, stem: str
+    ) -> None:
         assert self.spool is not None
         try:
-            stored = self.spool.put(key, folder, header, data, rows, resume)
+            stored = self.spool.put(key, folder, header, data, rows, resume, stem=stem)
         except OSError as exc:
             stored = False
             logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
@@ -178,10 +196,7 @@ class Deliveries:
             store = self.stores[chunk.store]
             wait = self.backoff.setdefault(chunk.store, _Backoff())
             try:
-                if chunk.resume:
-                    store.append(chunk.folder, chunk.data, chunk.header, resume=chunk.resume)  # type: ignore[call-arg]
-                else:
-                    store.append(chunk.folder, chunk.data, chunk.header)
+                _append(store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, resume=chunk.resume)
             except Exception as exc:  # noqa: BLE001 - any store failure is handled the same way
                 blocked.add(chunk.store)
                 self._failed(store, chunk.folder, exc)

@@ -34,21 +34,22 @@ def check_part(value: object, what: str) -> str:
     return value
 
 
-def file_name(index: int) -> str:
-    """The name of the ``index``-th file of a folder: ``data.csv``, then ``data.1.csv``, ..."""
-    return f"{FILE_STEM}.csv" if index == 0 else f"{FILE_STEM}.{index}.csv"
+def file_name(index: int, stem: str = FILE_STEM) -> str:
+    """The name of the ``index``-th file of a folder: ``data.csv``, then ``data.1.csv``, ...
+    (Azure ML's v1 drop-in names its files after the collection: ``<stem>.csv``)."""
+    return f"{stem}.csv" if index == 0 else f"{stem}.{index}.csv"
 
 
-def parse_file_index(name: str) -> int | None:
+def parse_file_index(name: str, stem: str = FILE_STEM) -> int | None:
     """The index of a file name made by :func:`file_name`; None for any other name.
 
     >>> parse_file_index("data.csv"), parse_file_index("data.12.csv"), parse_file_index("x.csv")
     (0, 12, None)
     """
-    if name == f"{FILE_STEM}.csv":
+    if name == f"{stem}.csv":
         return 0
-    middle = name.removeprefix(f"{FILE_STEM}.").removesuffix(".csv")
-    if len(middle) + len(FILE_STEM) + 5 == len(name) and middle.isdigit() and middle.isascii():
+    middle = name.removeprefix(f"{stem}.").removesuffix(".csv")
+    if len(middle) + len(stem) + 5 == len(name) and middle.isdigit() and middle.isascii():
         return int(middle)
     return None
 

@@ -22,12 +22,15 @@ from modeltap.stores.base import Store
 
 logger = logging.getLogger("modeltap")
 
+#: A column written after the values: (kind, title, the text of a ``constant``).
+MetaColumn = tuple[str, str, "str | None"]
+
 #: Columns written after the values of every row.
-META_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("correlation_id", "$correlation_id"),
-    ("timestamp", "$scoring_timestamp"),
-    ("request_id", "$request_id"),
-    ("row", "$row"),
+META_COLUMNS: tuple[MetaColumn, ...] = (
+    ("correlation_id", "$correlation_id", None),
+    ("timestamp", "$scoring_timestamp", None),
+    ("request_id", "$request_id", None),
+    ("row", "$row", None),
 )
 
 _DROP_REPORT_EVERY = 10.0
@@ -82,7 +85,9 @@ class StreamSpec:
     partition: str
     block_timeout: float | None
     names: list[str] | None
-    meta: tuple[tuple[str, str], ...] = META_COLUMNS
+    meta: tuple[MetaColumn, ...] = META_COLUMNS
+    #: Files are ``<stem>.csv``, ``<stem>.1.csv``, ...
+    stem: str = "data"
 
 
 @dataclass
@@ -94,7 +99,7 @@ class _Stream:
     def header(self, cols: int) -> bytes:
         if self.header_cache is None:
             names = self.spec.names or [f"col_{i}" for i in range(cols)]
-            fields = [*names, *(title for _, title in self.spec.meta)]
+            fields = [*names, *(title for _, title, _ in self.spec.meta)]
             self.header_cache = (",".join(_native.csv_field(f) for f in fields) + "\n").encode()
         return self.header_cache
 
@@ -146,7 +151,7 @@ class Pipeline:
         handle._bind(
             self._core,
             partition=spec.partition,
-            meta=[(kind, None) for kind, _ in spec.meta],
+            meta=[(kind, value) for kind, _, value in spec.meta],
             ncols=len(spec.names) if spec.names else 0,
             block_timeout=spec.block_timeout,
         )
@@ -232,7 +237,13 @@ class Pipeline:
         stream = self._streams[chunk.stream]
         folder = stream.spec.path.folder(chunk.year, chunk.month, chunk.day, chunk.hour)
         self._deliveries.deliver(
-            stream.store, folder, stream.header(chunk.cols), chunk.data, chunk.rows, give_up=lambda: self._abandon
+            stream.store,
+            folder,
+            stream.header(chunk.cols),
+            chunk.data,
+            chunk.rows,
+            give_up=lambda: self._abandon,
+            stem=stream.spec.stem,
         )
 
     def _flush_stores(self) -> bool:

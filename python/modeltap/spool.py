@@ -59,6 +59,7 @@ class SpooledChunk:
     header: bytes
     data: bytes
     resume: str | None
+    stem: str = "data"
 
 
 class Spool:
@@ -96,7 +97,15 @@ class Spool:
         return total
 
     def put(
-        self, store: str, folder: str, header: bytes, data: bytes, rows: int, resume: str | None, name: str = ""
+        self,
+        store: str,
+        folder: str,
+        header: bytes,
+        data: bytes,
+        rows: int,
+        resume: str | None,
+        name: str = "",
+        stem: str = "data",
     ) -> bool:
         """Writes a chunk durably; False (and nothing written) when the spool has no room.
         ``name`` replaces an existing file in place (keeping its turn)."""
@@ -109,6 +118,7 @@ class Spool:
             "data": len(data),
             "crc32": zlib.crc32(payload),
             "resume": resume,
+            "stem": stem,
         }
         blob = _MAGIC + json.dumps(meta, separators=(",", ":")).encode() + b"\n" + payload
         if not name and self.size() + len(blob) > self.max_bytes:
@@ -163,7 +173,7 @@ class Spool:
 
     def update(self, chunk: SpooledChunk, data: bytes, rows: int, resume: str | None) -> None:
         """Rewrites a chunk in place with what is left of it (part landed, or may have)."""
-        self.put(chunk.store, chunk.folder, chunk.header, data, rows, resume, name=chunk.path.name)
+        self.put(chunk.store, chunk.folder, chunk.header, data, rows, resume, name=chunk.path.name, stem=chunk.stem)
 
     def census(self) -> dict[str, int]:
         """How many chunks wait for each store."""
@@ -221,6 +231,7 @@ def _parse(path: Path, raw: bytes) -> SpooledChunk:
         store, folder, rows = str(meta["store"]), str(meta["folder"]), int(meta["rows"])
         header_len, data_len, crc = int(meta["header"]), int(meta["data"]), int(meta["crc32"])
         resume = meta.get("resume")
+        stem = str(meta.get("stem") or "data")
     except (ValueError, KeyError, TypeError) as exc:
         raise SpoolDamaged(f"unreadable description: {exc}") from None
     payload = raw[end + 1 :]
@@ -229,7 +240,14 @@ def _parse(path: Path, raw: bytes) -> SpooledChunk:
     if zlib.crc32(payload) != crc:
         raise SpoolDamaged("checksum mismatch")
     return SpooledChunk(
-        path, store, folder, rows, payload[:header_len], payload[header_len:], None if resume is None else str(resume)
+        path,
+        store,
+        folder,
+        rows,
+        payload[:header_len],
+        payload[header_len:],
+        None if resume is None else str(resume),
+        stem,
     )
 
 

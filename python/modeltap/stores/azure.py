@@ -164,8 +164,8 @@ class AzureBlobStore:
             self._container = ContainerClient.from_container_url(container_url, credential=credential, **options)
             self._where = f"{base.rstrip('/')}/{container}"
         self.container = container
-        self._blobs: dict[tuple[str, bytes], _Blob] = {}
-        self._indexes: dict[str, int] = {}
+        self._blobs: dict[tuple[tuple[str, str], bytes], _Blob] = {}
+        self._indexes: dict[tuple[str, str], int] = {}
         self._container_ready = False
         self._lock = threading.Lock()
 
@@ -188,7 +188,7 @@ class AzureBlobStore:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def append(self, folder: str, data: bytes, header: bytes, *, resume: str | None = None) -> str:
+    def append(self, folder: str, data: bytes, header: bytes, *, resume: str | None = None, stem: str = "data") -> str:
         """Appends ``data`` (whole CSV rows) to the current blob of ``folder``; returns its name.
 
         ``resume`` is the token of a :class:`StoreError` an earlier append of the same rows
@@ -200,14 +200,14 @@ class AzureBlobStore:
         with self._lock:
             for i, piece in enumerate(pieces):
                 try:
-                    name = self._append_piece(folder, piece, header, pending if i == 0 else None)
+                    name = self._append_piece((folder, stem), piece, header, pending if i == 0 else None)
                 except StoreError as exc:
                     if i > 0:
                         exc.rest = b"".join(pieces[i:])
                     raise
         return name
 
-    def _append_piece(self, folder: str, piece: bytes, header: bytes, pending: _Pending | None) -> str:
+    def _append_piece(self, folder: tuple[str, str], piece: bytes, header: bytes, pending: _Pending | None) -> str:
         deadline = time.monotonic() + self.retry_for
         attempt = 0
         while True:
@@ -244,7 +244,7 @@ class AzureBlobStore:
             delay = backoff(attempt)
             if time.monotonic() + delay > deadline:
                 raise StoreError(
-                    f"{self!r}: gave up on an append to {folder} after {attempt} tries: {error}",
+                    f"{self!r}: gave up on an append to {folder[0]} after {attempt} tries: {error}",
                     resume=pending.token() if pending else None,
                 )
             logger.info("%r: %s; retrying in %.2fs", self, error, delay)
@@ -291,7 +291,7 @@ class AzureBlobStore:
 
     # -- blobs and headers -------------------------------------------------------------------
 
-    def _blob(self, folder: str, header: bytes) -> _Blob:
+    def _blob(self, folder: tuple[str, str], header: bytes) -> _Blob:
         """The blob of ``folder`` with ``header`` as its first line, created when needed."""
         key = (folder, header)
         blob = self._blobs.get(key)
@@ -300,16 +300,16 @@ class AzureBlobStore:
             blob = self._blobs[key] = self._claim(folder, header, self._last_index(folder))
         return blob
 
-    def _roll(self, folder: str, header: bytes) -> None:
+    def _roll(self, folder: tuple[str, str], header: bytes) -> None:
         blob = self._blobs.pop((folder, header), None)
         if blob is not None:
             logger.info("%r: %s is full; continuing in the next blob of its folder", self, blob.name)
             self._blobs[(folder, header)] = self._claim(folder, header, blob.index + 1)
 
-    def _claim(self, folder: str, header: bytes, index: int) -> _Blob:
-        """The first blob of ``folder`` from ``index`` on that starts with ``header``."""
+    def _claim(self, folder: tuple[str, str], header: bytes, index: int) -> _Blob:
+        """The first blob of ``folder`` (and file stem) from ``index`` on that starts with ``header``."""
         while True:
-            name = f"{folder}/{file_name(index)}"
+            name = f"{folder[0]}/{file_name(index, folder[1])}"
             if self._claim_header(name, header):
                 return _Blob(name, index)
             logger.warning("%r: %s is full or has another header; continuing in the next blob", self, name)
@@ -348,12 +348,13 @@ class AzureBlobStore:
                 time.sleep(backoff(attempt))
         raise StoreError(f"{self!r}: could not write the header of {name}")
 
-    def _last_index(self, folder: str) -> int:
+    def _last_index(self, folder: tuple[str, str]) -> int:
         """The highest-numbered blob of ``folder`` so far: new rows go there (or after it)."""
         index = self._indexes.get(folder)
         if index is None:
-            names = self._call(lambda: [b.name for b in self._container.list_blobs(name_starts_with=f"{folder}/")])
-            indexes = [parse_file_index(n[len(folder) + 1 :]) for n in names]
+            path, stem = folder
+            names = self._call(lambda: [b.name for b in self._container.list_blobs(name_starts_with=f"{path}/")])
+            indexes = [parse_file_index(n[len(path) + 1 :], stem) for n in names]
             index = self._indexes[folder] = max((i for i in indexes if i is not None), default=0)
         return index
 

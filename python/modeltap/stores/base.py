@@ -18,7 +18,11 @@ class Store(Protocol):
     """
 
     def append(self, folder: str, data: bytes, header: bytes) -> str:
-        """Appends ``data`` (whole CSV rows) to the current file of ``folder``; returns its path."""
+        """Appends ``data`` (whole CSV rows) to the current file of ``folder``; returns its path.
+
+        Stores may take keyword arguments the pipeline passes only when needed: ``stem`` (files
+        named ``<stem>.csv`` rather than ``data.csv``, for Azure ML's v1 drop-in) and ``resume``
+        (see :class:`modeltap.stores.StoreError`)."""
         ...
 
     def flush(self) -> None:

@@ -58,16 +58,16 @@ class LocalStore:
         """A stable name of this store: spooled rows find their store by it."""
         return f"local:{self.root.resolve()}"
 
-    def append(self, folder: str, data: bytes, header: bytes) -> str:
-        """Appends rows to ``<root>/<folder>/data.csv``, writing ``header`` first in a new file."""
+    def append(self, folder: str, data: bytes, header: bytes, *, stem: str = "data") -> str:
+        """Appends rows to ``<root>/<folder>/<stem>.csv``, writing ``header`` first in a new file."""
         directory = self.root / folder
         if not directory.is_dir():
             self._make_dirs(directory)
-        key = (folder, header)
+        key = (f"{folder}/{stem}", header)
         index = 0
         target = self._verified.get(key)
         while True:
-            path = target or directory / file_name(index)
+            path = target or directory / file_name(index, stem)
             outcome = self._append_to(path, data, header, verified=target is not None)
             if outcome == "written":
                 self._verified[key] = path
