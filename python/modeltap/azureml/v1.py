@@ -1,0 +1,240 @@
+"""``azureml.monitoring.ModelDataCollector`` (v1), the collector of Azure ML's AKS web services.
+
+Same constructor, designations, ``collect()`` return value, ``add_correlations()``, CSV columns,
+file names (``<collection_name>.csv``) and environment switches. Where v1 went wrong, this one
+does not (see the README's "Azure ML drop-ins"): bad input raises instead of being printed
+about and dropped, a bad designation raises instead of leaving a collector that never writes,
+and nothing blocks the scoring thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from modeltap.collector import Collector
+
+DESIGNATIONS = ("inputs", "predictions", "labels", "signals", "general")
+
+CORRELATION_ID = "$aml_dc_correlation_id"
+SCORING_TIMESTAMP = "$aml_dc_scoring_timestamp"
+BOUNDARY = "$aml_dc_boundary"
+WORKSPACE = "$aml_workspace"
+SERVICE_NAME = "$aml_service_name"
+MODEL_NAME = "$aml_model_name"
+MODEL_VERSION = "$aml_model_version"
+REQUEST_ID = "$aml_request_id"
+#: The columns v1 appends after the values, in its order.
+CORRELATION_HEADERS = (
+    CORRELATION_ID,
+    SCORING_TIMESTAMP,
+    BOUNDARY,
+    WORKSPACE,
+    SERVICE_NAME,
+    MODEL_NAME,
+    MODEL_VERSION,
+    REQUEST_ID,
+)
+#: v1's request id when the request carries none.
+NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _flag(name: str) -> bool | None:
+    value = os.environ.get(name)
+    return None if value is None else value.strip().lower() == "true"
+
+
+class ModelDataCollector:
+    """Collects one designation of one model, as Azure ML's v1 class did.
+
+    >>> inputs_dc = ModelDataCollector("best_model", designation="inputs", feature_names=["feat1", "feat2"])
+    >>> correlations = inputs_dc.collect(np.array([[1.0, 2.0]]))   # a dict of the $aml_* values
+
+    Environment, read when the collector is made, as in v1:
+
+    * ``AML_MODEL_DC_STORAGE_ENABLED``: ``true`` collects, any other value does not. Unlike v1,
+      collecting is on when the variable is not set (modeltap's default store needs no set-up).
+    * ``AML_MODEL_DC_STORAGE``: the connection string of the storage account to write to.
+    * ``AML_MODEL_DC_DEBUG=true``: rows are also printed to stdout, as v1 did.
+    * ``AML_MODEL_DC_BOUNDARY=hour``: one file per hour instead of per day.
+    """
+
+    AML_DC_CORRELATION_HEADER = CORRELATION_ID
+    AML_DC_SCORING_TIMESTAMP_HEADER = SCORING_TIMESTAMP
+    AML_DC_BOUNDARY_HEADER = BOUNDARY
+    AML_WORKSPACE_HEADER = WORKSPACE
+    AML_SERVICE_NAME_HEADER = SERVICE_NAME
+    AML_MODEL_NAME_HEADER = MODEL_NAME
+    AML_MODEL_VERSION_HEADER = MODEL_VERSION
+    AML_REQUEST_ID_HEADER = REQUEST_ID
+
+    def __init__(
+        self,
+        model_name: str,
+        designation: str = "default",
+        feature_names: Sequence[str] | None = None,
+        workspace: str = "default/default/default",
+        webservice_name: str = "default",
+        model_version: str = "default",
+        collection_name: str = "default",
+    ) -> None:
+        designation = "general" if designation == "default" else designation
+        if designation not in DESIGNATIONS:
+            raise ValueError(f"designation must be 'default' or one of {', '.join(DESIGNATIONS)}; got {designation!r}")
+        if not isinstance(workspace, str):
+            raise TypeError(f"workspace must be a str, got {type(workspace).__name__}")
+        if webservice_name == "default" and os.environ.get("SERVICE_NAME"):
+            webservice_name = os.environ["SERVICE_NAME"]
+        self.model_name = model_name
+        self.model_version = str(model_version)
+        self.workspace = workspace.lower()
+        self.service_name = webservice_name
+        self.designation = designation
+        self.filename = f"{collection_name}.csv"
+        self.collection_name = collection_name
+        self.hour_boundary = os.environ.get("AML_MODEL_DC_BOUNDARY") == "hour"
+        self.enabled = _flag("AML_MODEL_DC_STORAGE_ENABLED") is not False
+        self.debug = _flag("AML_MODEL_DC_DEBUG") is True
+        self._feature_names = None if feature_names is None else [str(n) for n in feature_names]
+        # inputs generate the correlation columns; the other designations get them from add_correlations().
+        self._with_correlations = designation == "inputs"
+        self._lock = threading.Lock()
+        self._collector: Collector | None = None
+        self._debug_header_written = False
+        self._make_collector()  # checks every name now, as v1's constructor did
+
+    @property
+    def boundary(self) -> int:
+        """Minutes per file: 60 with ``AML_MODEL_DC_BOUNDARY=hour``, else 1440."""
+        return 60 if self.hour_boundary else 1440
+
+    def _make_collector(self) -> Collector:
+        generated = self.designation == "inputs"
+        names = self._feature_names
+        if names is not None and self._with_correlations and not generated:
+            names = [*names, *CORRELATION_HEADERS]
+        meta: tuple[tuple[str, str, str | None], ...] = ()
+        if generated:
+            meta = (
+                ("correlation_id", CORRELATION_ID, None),
+                ("timestamp", SCORING_TIMESTAMP, None),
+                ("constant", BOUNDARY, str(self.boundary)),
+                ("constant", WORKSPACE, self.workspace),
+                ("constant", SERVICE_NAME, self.service_name),
+                ("constant", MODEL_NAME, self.model_name),
+                ("constant", MODEL_VERSION, self.model_version),
+                ("request_id", REQUEST_ID, None),
+            )
+        collector = Collector(
+            self.model_name,
+            designation=self.designation,
+            feature_names=names,
+            model_version=self.model_version,
+            service=self.service_name,
+            workspace=self.workspace,
+            partition="hour" if self.hour_boundary else "day",
+            enabled=self.enabled,
+            _meta=meta,
+            _file_stem=self.collection_name,
+        )
+        self._collector = collector
+        return collector
+
+    def collect(self, input_data: Any, user_correlation_id: str = "") -> dict[str, Any] | None:
+        """Queues ``input_data`` (a list, numpy array or pandas DataFrame) to be written.
+
+        For ``inputs`` it returns the correlation values of the rows, to pass to the other
+        designations' :meth:`add_correlations`; for the others, None, as v1 did.
+        """
+        collector = self._collector or self._make_collector()
+        if self.designation != "inputs":
+            collector.collect(_rows(input_data))
+            if self.debug:
+                self._print(input_data, None)
+            return None
+        corr = collector.collect(
+            _rows(input_data), correlation_id=user_correlation_id or None, request_id=NO_REQUEST_ID
+        )
+        correlations = {
+            CORRELATION_ID: corr.id,
+            SCORING_TIMESTAMP: corr.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            BOUNDARY: self.boundary,
+            WORKSPACE: self.workspace,
+            SERVICE_NAME: self.service_name,
+            MODEL_NAME: self.model_name,
+            MODEL_VERSION: self.model_version,
+            REQUEST_ID: NO_REQUEST_ID,
+        }
+        if self.debug:
+            self._print(input_data, correlations)
+        return correlations
+
+    def add_correlations(self, input_data: Any, correlations: Mapping[str, Any]) -> Any:
+        """``input_data`` with the eight correlation columns of ``correlations`` appended to
+        every row, as v1 returned it (list, numpy array or DataFrame); later ``collect()`` calls
+        of this collector write those columns too."""
+        missing = [h for h in CORRELATION_HEADERS if h not in correlations]
+        if missing:
+            raise ValueError(f"correlations lacks {missing}: pass what an inputs collector's collect() returned")
+        values = [correlations[h] for h in CORRELATION_HEADERS]
+        with self._lock:
+            if not self._with_correlations:
+                self._with_correlations = True
+                self._collector = None  # its header gains the columns: a new stream
+        pd = sys.modules.get("pandas")
+        if pd is not None and isinstance(input_data, pd.DataFrame):
+            frame = input_data.copy(deep=False)
+            for offset, (header, value) in enumerate(zip(CORRELATION_HEADERS, values, strict=True)):
+                frame.insert(len(input_data.columns) + offset, header, value)
+            return frame
+        if isinstance(input_data, np.ndarray):
+            data = input_data.reshape(1, -1) if input_data.ndim == 1 else input_data
+            extra = np.repeat(np.array([values], dtype=object), data.shape[0], axis=0)
+            return np.append(data.astype(object), extra, axis=1)
+        if isinstance(input_data, list):
+            if input_data and isinstance(input_data[0], (list, tuple)):
+                return [[*row, *values] for row in input_data]
+            return [*input_data, *values]
+        raise TypeError(
+            f"add_correlations() takes a list, a numpy array or a pandas DataFrame, got {type(input_data).__name__}"
+        )
+
+    def _print(self, data: Any, correlations: Mapping[str, Any] | None) -> None:
+        """AML_MODEL_DC_DEBUG: the rows as CSV on stdout, as v1 printed them."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        rows = _as_list_of_rows(data)
+        if not self._debug_header_written and self._feature_names:
+            writer.writerow([*self._feature_names, *(CORRELATION_HEADERS if correlations else ())])
+            self._debug_header_written = True
+        extra = [correlations[h] for h in CORRELATION_HEADERS] if correlations else []
+        writer.writerows([*row, *extra] for row in rows)
+        sys.stdout.write(buffer.getvalue())
+
+    def __repr__(self) -> str:
+        return f"ModelDataCollector({self.model_name!r}, designation={self.designation!r}, file={self.filename!r})"
+
+
+def _rows(data: Any) -> Any:
+    """v1 took a flat list or a 1-D array as one row."""
+    if isinstance(data, np.ndarray) and data.ndim == 1:
+        return data.reshape(1, -1)
+    return data
+
+
+def _as_list_of_rows(data: Any) -> list[list[Any]]:
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return [list(r) for r in data.itertuples(index=False)]
+    if isinstance(data, np.ndarray):
+        return [list(r) for r in (data.reshape(1, -1) if data.ndim == 1 else data).tolist()]
+    if isinstance(data, list) and data and isinstance(data[0], (list, tuple)):
+        return [list(r) for r in data]
+    return [list(data)]
