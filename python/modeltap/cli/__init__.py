@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules that each define ``register(subparsers)``; the handler they set returns an exit status.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("demo",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""``modeltap demo``: a real model served over HTTP, scored by concurrent clients, collected."""
