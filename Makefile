@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUST_SOURCES := $(shell find rust -name '*.rs') Cargo.toml
 
-.PHONY: demo test bench lint build clean
+.PHONY: demo test bench lint build clean smoke
 
 $(VENV)/.ready: pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.built: $(VENV)/.ready $(RUST_SOURCES)
 build: $(VENV)/.built
 
 demo: build
-	$(PY) examples/quickstart.py
+	$(VENV)/bin/modeltap demo
 
 lint: $(VENV)/.ready
 	cargo fmt --check
@@ -40,7 +40,16 @@ AZURITE_VERSION := 3.37.0
 	npm install --prefix .azurite --no-audit --no-fund --silent azurite@$(AZURITE_VERSION)
 	touch $@
 
-test: build lint .azurite/.ready
+# The wheel users get, installed alone into a fresh venv and run from outside the tree.
+smoke: $(VENV)/.built
+	rm -rf target/wheels
+	$(VENV)/bin/maturin build --release --quiet --out target/wheels
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	python3 -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install -q target/wheels/modeltap-*.whl; \
+	cp tests/smoke/smoke.py "$$tmp/"; cd "$$tmp" && "$$tmp/venv/bin/python" smoke.py
+
+test: build lint .azurite/.ready smoke
 	cargo test --quiet
 	$(PY) -m mypy.stubtest modeltap._native
 	$(PY) -m pytest
