@@ -19,7 +19,11 @@ ROWS = size(10_000_000, 1_000_000)
 # The producer here outruns the encoder and the store, so the queue and the sealed chunks waiting
 # for the store fill to their bounds first (capacity; max_sealed x chunk_bytes): RSS rises to
 # those bounds, then must stay flat. The short run lowers them to reach them within its rows.
-BOUNDS = {} if size(1, 0) else {"capacity": 2048, "chunk_bytes": 256 << 10, "max_sealed": 8}
+BOUNDS = (
+    {"capacity": 8192, "max_sealed": 16}
+    if size(1, 0)
+    else {"capacity": 2048, "chunk_bytes": 256 << 10, "max_sealed": 8}
+)
 
 CHILD = textwrap.dedent(
     """
