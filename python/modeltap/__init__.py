@@ -16,6 +16,7 @@ from typing import Any
 from modeltap import lifecycle, switch
 from modeltap._native import Correlation
 from modeltap.collector import Collector
+from modeltap.read import export, read, read_joined
 from modeltap.stores import LocalStore, Store
 
 __version__ = "0.1.0"
@@ -28,7 +29,10 @@ __all__ = [
     "Store",
     "close",
     "configure",
+    "export",
     "flush",
+    "read",
+    "read_joined",
     "set_enabled",
     "stats",
     "watch_config",
