@@ -8,8 +8,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from modeltap.redact import redact
+from modeltap.stores.errors import StoreError
+
 # Modules that each define ``register(subparsers)``; the handler they set returns an exit status.
-_COMMAND_MODULES: tuple[str, ...] = ("demo",)
+_COMMAND_MODULES: tuple[str, ...] = ("demo", "data", "drift")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,5 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
-    status: int = args.handler(args)
+    # Bad input is the caller's to fix (2); a store that cannot be read is not (3). No tracebacks.
+    try:
+        status: int = args.handler(args)
+    except (ValueError, TypeError) as exc:
+        sys.stderr.write(f"modeltap {args.command}: {exc}\n")
+        return 2
+    except (OSError, StoreError) as exc:
+        sys.stderr.write(f"modeltap {args.command}: {redact(str(exc))}\n")
+        return 3
     return status
