@@ -49,7 +49,12 @@ smoke: $(VENV)/.built
 	"$$tmp/venv/bin/python" -m pip install -q target/wheels/modeltap-*.whl; \
 	cp tests/smoke/smoke.py "$$tmp/"; cd "$$tmp" && "$$tmp/venv/bin/python" smoke.py
 
-test: build lint .azurite/.ready smoke
+# Debian's Chromium, for the test that renders the drift report headless (CI runs as root).
+.chromium:
+	test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+	touch $@
+
+test: build lint .azurite/.ready .chromium smoke
 	cargo test --quiet
 	$(PY) -m mypy.stubtest modeltap._native
 	$(PY) -m pytest

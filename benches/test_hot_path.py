@@ -18,6 +18,7 @@ import modeltap
 from conftest import SHORT, CountingStore, median, size
 
 MEDIANS: dict[str, float] = {}
+FASTEST: dict[str, float] = {}
 
 _RNG = np.random.default_rng(0)
 INPUTS: dict[str, Any] = {
@@ -35,6 +36,7 @@ def _measure(benchmark: Any, name: str, fn: Any, arg: Any, iterations: int) -> N
     m = median(benchmark)
     if m is not None:
         MEDIANS[name] = m
+        FASTEST[name] = float(benchmark.stats.stats.min)
         benchmark.extra_info["median_us"] = round(m * 1e6, 3)
 
 
@@ -59,8 +61,8 @@ def test_gross_regressions() -> None:
     """CI's guard, as ratios against in-run peers, with margins no noise reaches."""
     if not {"collect 1x6", "collect 1000x100", "queue.put 1x6"} <= MEDIANS.keys():
         pytest.skip("benchmarks disabled (run with --benchmark-enable)")
-    large = MEDIANS["collect 1000x100"] / MEDIANS["collect 1x6"]
-    vs_queue = MEDIANS["collect 1x6"] / MEDIANS["queue.put 1x6"]
+    large = FASTEST["collect 1000x100"] / FASTEST["collect 1x6"]
+    vs_queue = FASTEST["collect 1x6"] / FASTEST["queue.put 1x6"]
     print(f"\nhot path: 1000x100 / 1x6 = {large:.2f} (budget <= 2); collect / queue.put = {vs_queue:.2f}")
     # A copy of 800 kB would cost ~100x a row; a Python-level slow path would cost many puts.
     assert large < 4

@@ -22,12 +22,14 @@ from peers import azureml_v1, azureml_v2
 from peers.handwritten import QueueCsvWriter
 
 REQUESTS = size(20_000, 2_000)
-ROUNDS = size(5, 2)
+ROUNDS = size(5, 4)
 FEATURES = [f"f{i}" for i in range(6)]
 _RNG = np.random.default_rng(0)
 W1, W2, W3 = _RNG.normal(size=(6, 32)), _RNG.normal(size=(32, 32)), _RNG.normal(size=(32, 1))
 BODIES = [json.dumps({"data": row}) for row in _RNG.random((REQUESTS, 6)).tolist()]
 MEDIANS: dict[str, float] = {}
+#: The fastest round of each: what CI's gross check compares, as the least disturbed by a busy machine.
+FASTEST: dict[str, float] = {}
 NOTES: dict[str, str] = {}
 
 Collect = Callable[[np.ndarray, np.ndarray], object]
@@ -57,6 +59,7 @@ def _bench(benchmark: Any, name: str, setup: Callable[[], tuple[Collect | None, 
     m = median(benchmark)
     if m is not None:
         MEDIANS[name] = m
+        FASTEST[name] = float(benchmark.stats.stats.min)
         benchmark.extra_info["requests/s"] = round(REQUESTS / m)
 
 
@@ -150,4 +153,4 @@ def test_gross_regressions() -> None:
     for name, m in MEDIANS.items():
         note = NOTES.get(name, "")
         print(f"\nscoring loop: {name}: {REQUESTS / m:,.0f} requests/s, {m / base:.2f}x no collection {note}")
-    assert MEDIANS["modeltap"] / base < 2.0
+    assert FASTEST["modeltap"] / FASTEST["no collection"] < 2.0
