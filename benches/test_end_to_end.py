@@ -29,10 +29,8 @@ RESULTS: dict[str, float] = {}
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from servers.azurite import Azurite  # noqa: PLC0415 - from tests/, on the path once conftest ran
 
-    server = Azurite(tmp_path_factory.mktemp("azurite"))
-    server.start()
-    yield server
-    server.stop()
+    with Azurite(tmp_path_factory.mktemp("azurite")) as server:
+        yield server
 
 
 def _store(kind: str, root: Path, azurite: Any) -> Any:

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from modeltap.read.partitions import as_day, stream_path
+from modeltap.read.partitions import day_range, stream_path
 
 #: How modeltap writes CSV, told to Spark: RFC 4180 quotes (doubled, not backslashed), fields
 #: across lines, its spellings of infinity, ISO 8601 timestamps.
@@ -72,10 +72,7 @@ def read(
     included; default the last 7 days) under ``path``, the root of the layout (a local folder,
     ``abfss://...``, ``wasbs://...``). Only the day folders in range are read; column types are
     inferred as modeltap wrote them, its own columns typed."""
-    last = as_day(end, "end") or datetime.now(timezone.utc).date()
-    first = as_day(start, "start") or last - timedelta(days=6)
-    if first > last:
-        raise ValueError(f"start ({first}) is after end ({last})")
+    first, last = day_range(start, end)
     folders = day_folders(path, model, designation, first, last, version=version, service=service, workspace=workspace)
     existing = [f for f in folders if _exists(spark, f)]
     if not existing:

@@ -86,6 +86,13 @@ class Azurite:
         self.stop()
         raise RuntimeError(f"Azurite did not listen on port {self.port} within {timeout}s")
 
+    def __enter__(self) -> Azurite:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self, grace: float = 3.0) -> None:
         """Stops the server: SIGTERM, then SIGKILL to its process group if it lingers."""
         p, self.process = self.process, None

@@ -51,6 +51,19 @@ def progress(description: str) -> tuple[Callable[[StoredFile], None], Callable[[
     return step, bar.close
 
 
+def read_stream(args: argparse.Namespace) -> Any:
+    """The rows the stream options name, as pandas, with a progress bar while reading."""
+    from modeltap.read import read  # noqa: PLC0415 - keeps `modeltap --help` light
+
+    step, done = progress("reading")
+    try:
+        return read(
+            args.store, args.model, args.designation, args.start, args.end, progress=step, **stream_kwargs(args)
+        )
+    finally:
+        done()
+
+
 def fail(message: str, status: int = NO_DATA) -> int:
     sys.stderr.write(f"modeltap: {message}\n")
     return status

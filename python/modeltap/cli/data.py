@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from modeltap.cli.common import OK, add_stream_options, fail, progress, stream_kwargs
-from modeltap.read import export, partitions, read
+from modeltap.cli.common import OK, add_stream_options, fail, progress, read_stream, stream_kwargs
+from modeltap.read import export, partitions
 from modeltap.read.frames import parse_csv
 from modeltap.read.partitions import as_store
 
@@ -82,13 +82,7 @@ def _iso(value: Any) -> str:
 def _head(args: argparse.Namespace) -> int:
     if args.rows < 1:
         return fail("-n must be at least 1", 2)
-    step, done = progress("reading")
-    try:
-        frame = read(
-            args.store, args.model, args.designation, args.start, args.end, progress=step, **stream_kwargs(args)
-        )
-    finally:
-        done()
+    frame = read_stream(args)
     if frame.empty:
         return fail(f"no {args.designation} rows of {args.model} in that range")
     frame.head(args.rows).to_csv(sys.stdout, index=False)

@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from modeltap.cli.common import DRIFT, OK, add_stream_options, fail, progress, stream_kwargs
+from modeltap.cli.common import DRIFT, OK, add_stream_options, fail, read_stream
 from modeltap.drift import Thresholds, compare, render
-from modeltap.read import read
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,13 +40,7 @@ def _drift(args: argparse.Namespace) -> int:
     if not baseline_path.is_file():
         return fail(f"no baseline file {baseline_path}", 2)
     baseline = pd.read_parquet(baseline_path) if baseline_path.suffix == ".parquet" else pd.read_csv(baseline_path)
-    step, done = progress("reading")
-    try:
-        current = read(
-            args.store, args.model, args.designation, args.start, args.end, progress=step, **stream_kwargs(args)
-        )
-    finally:
-        done()
+    current = read_stream(args)
     if current.empty:
         return fail(f"no {args.designation} rows of {args.model} in that range")
     features = [f.strip() for f in args.features.split(",")] if args.features else None

@@ -54,6 +54,15 @@ def as_day(value: date | datetime | str | None, what: str) -> date | None:
     raise TypeError(f"{what} must be a date, a datetime or an ISO date string, got {type(value).__name__}")
 
 
+def day_range(start: date | datetime | str | None, end: date | datetime | str | None) -> tuple[date, date]:
+    """``start`` and ``end`` as UTC days; by default the last 7 days up to today."""
+    last = as_day(end, "end") or datetime.now(timezone.utc).date()
+    first = as_day(start, "start") or last - timedelta(days=6)
+    if first > last:
+        raise ValueError(f"start ({first}) is after end ({last})")
+    return first, last
+
+
 def stream_path(model: str, version: str, designation: str, service: str, workspace: str) -> StreamPath:
     sub, rg, ws = StreamPath.parse_workspace(workspace)
     return StreamPath(sub, rg, ws, service, model, str(version), designation)
@@ -77,10 +86,7 @@ def partitions(
     """
     readable = as_store(store)
     path = stream_path(model, version, designation, service, workspace)
-    last = as_day(end, "end") or datetime.now(timezone.utc).date()
-    first = as_day(start, "start") or last - timedelta(days=6)
-    if first > last:
-        raise ValueError(f"start ({first}) is after end ({last})")
+    first, last = day_range(start, end)
     day = first
     while day <= last:
         folder = path.folder(day.year, day.month, day.day)
