@@ -123,6 +123,7 @@ def test_azureml_v1(benchmark: Any) -> None:
     _bench(benchmark, "azureml v1", lambda: (collect, lambda: None))
 
 
+@pytest.mark.timeout(900)  # ~1 ms a request: the full run takes minutes
 def test_azureml_v2(benchmark: Any, tmp_path: Path) -> None:
     os.environ["AZUREML_MDC_QUEUE_CAPACITY"] = str(4 * REQUESTS)  # never full: measure cost, not drops
     errors: list[Exception] = []
