@@ -218,7 +218,7 @@ class Deliveries:
             self.backoff[chunk.store] = _Backoff()
             if not self.waiting[chunk.store]:
                 logger.info("modeltap: delivered every spooled chunk of %r", store)
-        # The spool is empty for the stores whose chunks were all seen: trust the folder.
+        # Recount from the folder: other processes sharing it may have added or delivered chunks.
         self.waiting = {k: v for k, v in self.spool.census().items()}
 
     def pending(self) -> int:
