@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from modeltap.read.partitions import day_range, stream_path
+from modeltap.columns import CORRELATION_ID, TYPES
+from modeltap.readers.partitions import day_range, stream_path
 
 #: How modeltap writes CSV, told to Spark: RFC 4180 quotes (doubled, not backslashed), fields
 #: across lines, its spellings of infinity, ISO 8601 timestamps.
@@ -26,14 +27,8 @@ CSV_OPTIONS = {
     "pathGlobFilter": "*.csv",
 }
 
-_FIXED = {
-    "$scoring_timestamp": "timestamp",
-    "$row": "long",
-    "$correlation_id": "string",
-    "$request_id": "string",
-    "$aml_dc_correlation_id": "string",
-    "$aml_dc_scoring_timestamp": "timestamp",
-}
+_SPARK_TYPES = {"string": "string", "int64": "long", "timestamp": "timestamp"}
+_FIXED = {name: _SPARK_TYPES[kind] for name, kind in TYPES.items()}
 
 
 def day_folders(
@@ -76,7 +71,7 @@ def read(
     folders = day_folders(path, model, designation, first, last, version=version, service=service, workspace=workspace)
     existing = [f for f in folders if _exists(spark, f)]
     if not existing:
-        return spark.createDataFrame([], "`$correlation_id` string")
+        return spark.createDataFrame([], f"`{CORRELATION_ID}` string")
     frame = spark.read.options(**CSV_OPTIONS).csv(existing)
     for column, kind in _FIXED.items():
         if column in frame.columns:

@@ -19,29 +19,21 @@ from typing import Any
 
 import numpy as np
 
+from modeltap import columns
 from modeltap.collector import Collector
 
 DESIGNATIONS = ("inputs", "predictions", "labels", "signals", "general")
 
-CORRELATION_ID = "$aml_dc_correlation_id"
-SCORING_TIMESTAMP = "$aml_dc_scoring_timestamp"
-BOUNDARY = "$aml_dc_boundary"
-WORKSPACE = "$aml_workspace"
-SERVICE_NAME = "$aml_service_name"
-MODEL_NAME = "$aml_model_name"
-MODEL_VERSION = "$aml_model_version"
-REQUEST_ID = "$aml_request_id"
+CORRELATION_ID = columns.AML_CORRELATION_ID
+SCORING_TIMESTAMP = columns.AML_SCORING_TIMESTAMP
+BOUNDARY = columns.AML_BOUNDARY
+WORKSPACE = columns.AML_WORKSPACE
+SERVICE_NAME = columns.AML_SERVICE_NAME
+MODEL_NAME = columns.AML_MODEL_NAME
+MODEL_VERSION = columns.AML_MODEL_VERSION
+REQUEST_ID = columns.AML_REQUEST_ID
 #: The columns v1 appends after the values, in its order.
-CORRELATION_HEADERS = (
-    CORRELATION_ID,
-    SCORING_TIMESTAMP,
-    BOUNDARY,
-    WORKSPACE,
-    SERVICE_NAME,
-    MODEL_NAME,
-    MODEL_VERSION,
-    REQUEST_ID,
-)
+CORRELATION_HEADERS = columns.AML_COLUMNS
 #: v1's request id when the request carries none.
 NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 

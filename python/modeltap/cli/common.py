@@ -53,7 +53,7 @@ def progress(description: str) -> tuple[Callable[[StoredFile], None], Callable[[
 
 def read_stream(args: argparse.Namespace) -> Any:
     """The rows the stream options name, as pandas, with a progress bar while reading."""
-    from modeltap.read import read  # noqa: PLC0415 - keeps `modeltap --help` light
+    from modeltap.readers import read  # noqa: PLC0415 - keeps `modeltap --help` light
 
     step, done = progress("reading")
     try:

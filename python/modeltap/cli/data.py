@@ -7,11 +7,10 @@ import sys
 from typing import Any
 
 from modeltap.cli.common import OK, add_stream_options, fail, progress, read_stream, stream_kwargs
-from modeltap.read import export, partitions
-from modeltap.read.frames import parse_csv
-from modeltap.read.partitions import as_store
-
-_TIMESTAMPS = ("$scoring_timestamp", "$aml_dc_scoring_timestamp")
+from modeltap.columns import TIMESTAMP_COLUMNS
+from modeltap.readers import export, partitions
+from modeltap.readers.frames import parse_csv
+from modeltap.readers.partitions import as_store
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +52,7 @@ def _ls(args: argparse.Namespace) -> int:
                 step(f)
                 table = parse_csv(store.read_bytes(f.path), f.path)
                 rows += table.num_rows
-                stamp = next((c for c in _TIMESTAMPS if c in table.column_names), None)
+                stamp = next((c for c in TIMESTAMP_COLUMNS if c in table.column_names), None)
                 if stamp is not None and table.num_rows:
                     column = table.column(stamp)
                     lo, hi = _min_max(column)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from modeltap.columns import SCORING_TIMESTAMP
 from modeltap.drift import metrics
 
 
@@ -90,7 +91,7 @@ def compare(
     *,
     features: list[str] | None = None,
     thresholds: Thresholds = Thresholds(),
-    day_column: str | None = "$scoring_timestamp",
+    day_column: str | None = SCORING_TIMESTAMP,
 ) -> DriftResult:
     """Compares the columns of ``current`` (pandas) with the same columns of ``baseline``.
 

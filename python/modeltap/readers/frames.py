@@ -16,24 +16,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from modeltap.read.partitions import ID_COLUMNS, Partition, as_store, partitions
+from modeltap.columns import ID_COLUMNS, ROW, TYPES
+from modeltap.readers.partitions import Partition, as_store, partitions
 from modeltap.stores import ReadableStore, StoredFile
 
 logger = logging.getLogger("modeltap.read")
 
 Format = Literal["pandas", "polars", "arrow"]
 
-_FIXED_TYPES = {
-    "$correlation_id": "string",
-    "$request_id": "string",
-    "$row": "int64",
-    "$aml_dc_correlation_id": "string",
-    "$aml_request_id": "string",
-    "$aml_workspace": "string",
-    "$aml_service_name": "string",
-    "$aml_model_name": "string",
-    "$aml_model_version": "string",
-}
+# Timestamps are left to pyarrow's own ISO 8601 inference.
+_FIXED_TYPES = {name: kind for name, kind in TYPES.items() if kind != "timestamp"}
 
 
 def _pyarrow() -> Any:
@@ -142,18 +134,18 @@ def _dedupe_and_key(frame: Any, designation: str) -> tuple[Any, list[str]]:
     id_column = next((c for c in ID_COLUMNS if c in frame.columns), None)
     if id_column is None:
         raise ValueError(f"the {designation} rows have no correlation column ({' or '.join(ID_COLUMNS)}): cannot join")
-    if "$row" in frame.columns:
-        keys = [id_column, "$row"]
+    if ROW in frame.columns:
+        keys = [id_column, ROW]
     else:
         # Azure ML v1 files: the rows of one id, in order.
-        frame = frame.assign(**{"$row": frame.groupby(id_column, sort=False).cumcount()})
-        keys = [id_column, "$row"]
+        frame = frame.assign(**{ROW: frame.groupby(id_column, sort=False).cumcount()})
+        keys = [id_column, ROW]
     duplicated = frame.duplicated(keep="first")
     if duplicated.any():
         logger.info("modeltap.read: %d %s rows were delivered twice; kept once", int(duplicated.sum()), designation)
         frame = frame[~duplicated]
-        if "$row" not in frame.columns:
-            frame = frame.assign(**{"$row": frame.groupby(id_column, sort=False).cumcount()})
+        if ROW not in frame.columns:
+            frame = frame.assign(**{ROW: frame.groupby(id_column, sort=False).cumcount()})
     return frame, keys
 
 

@@ -3,7 +3,7 @@
 >>> df = modeltap.read("./modeldata", model="best_model", designation="inputs", start="2026-11-01")
 """
 
-from modeltap.read.frames import export, read, read_joined
-from modeltap.read.partitions import Partition, partitions
+from modeltap.readers.frames import export, read, read_joined
+from modeltap.readers.partitions import Partition, partitions
 
 __all__ = ["Partition", "export", "partitions", "read", "read_joined"]
