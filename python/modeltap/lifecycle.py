@@ -152,7 +152,9 @@ def _flush_when_child_ends(_: object) -> None:
 
 def _at_exit() -> None:
     p = _process.pipeline
-    if p is not None and not p.closed and not p.close(EXIT_TIMEOUT):
+    # A close under way is waited for, not skipped: SIGTERM can arrive during the exit flush
+    # (a Pool worker that ends as the pool terminates it), and its default action kills.
+    if p is not None and not p.finished and not p.close(EXIT_TIMEOUT):
         logger.error("modeltap: rows still unwritten at exit were lost: %s", p.stats()["rows_dropped"])
 
 

@@ -116,6 +116,8 @@ class Pipeline:
         self._failed_tickets: set[int] = set()
         self._spool_tickets: list[int] = []
         self._closed = False
+        #: True once a close() has returned having stopped both threads and closed the stores.
+        self.finished = False
         self._abandon = False
         self._undelivered = 0
         self._uploader = threading.Thread(target=self._upload_loop, name="modeltap-uploader", daemon=True)
@@ -308,6 +310,7 @@ class Pipeline:
                 store.close()
             except Exception:
                 logger.exception("modeltap: %r failed to close", store)
+        self.finished = True
         return not self._undelivered
 
     @property
