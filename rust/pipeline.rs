@@ -309,10 +309,6 @@ impl<O: Send + 'static> Pipeline<O> {
         self.failure.lock().clone()
     }
 
-    pub fn stats_ref(&self) -> &Stats {
-        &self.stats
-    }
-
     pub fn clock(&self) -> &Clock {
         &self.clock
     }

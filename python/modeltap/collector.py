@@ -10,8 +10,6 @@ from modeltap.columns import META_COLUMNS, MetaColumn
 from modeltap.layout import StreamPath, check_part
 from modeltap.stores.base import Store
 
-Correlation = _native.Correlation
-
 
 class Collector(_native.StreamHandle):
     """Records one kind of data (a *designation*) of one model version as CSV rows.

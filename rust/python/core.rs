@@ -105,16 +105,6 @@ impl PyCore {
         })
     }
 
-    /// Drops the references the encoder is done with; returns how many.
-    fn release(&self) -> usize {
-        let mut n = 0;
-        while let Some(owner) = self.core.pop_released() {
-            drop(owner);
-            n += 1;
-        }
-        n
-    }
-
     /// Waits for the encoder thread to end, after `("closed", None)`.
     fn join(&self, py: Python<'_>) {
         let core = &self.core;
@@ -138,6 +128,15 @@ impl PyCore {
             d.set_item(k, v)?;
         }
         Ok(d)
+    }
+}
+
+impl PyCore {
+    /// Drops the references the encoder is done with (called attached).
+    fn release(&self) {
+        while let Some(owner) = self.core.pop_released() {
+            drop(owner);
+        }
     }
 }
 
@@ -200,9 +199,11 @@ impl Binding {
     fn other_input(&self, data: &Bound<'_, PyAny>, ncols: usize, copy: bool) -> PyResult<Input<Py<PyAny>>> {
         let py = data.py();
         let names = self.stream.contract().map(|c| c.names.clone());
+        let fixed = names.is_some();
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
         let (columns, labels): (Bound<'_, PyList>, Option<Bound<'_, PyAny>>) = out.extract()?;
-        let labels = labels.map(|l| names_of(&l, "column names")).transpose()?;
+        // Labels only matter while the names are not fixed.
+        let labels = labels.filter(|_| !fixed).map(|l| names_of(&l, "column names")).transpose()?;
         let Converted { batch, owner } = convert::columns(py, &columns)?;
         Ok(Input { batch, owner, labels })
     }
