@@ -142,3 +142,19 @@ def test_the_version_comes_from_cargo_toml() -> None:
     assert re.search(r"^version *=", pyproject, re.MULTILINE) is None
     assert 'dynamic = ["version"]' in pyproject
     assert modeltap.__version__ == importlib.metadata.version("modeltap") == cargo.group(1)
+
+
+def test_a_configure_that_raises_changes_nothing(store: modeltap.LocalStore, tmp_path: Path) -> None:
+    class Broken(modeltap.LocalStore):
+        @property
+        def flush_interval_hint(self) -> float:
+            raise RuntimeError("this store cannot start")
+
+    c = modeltap.Collector("m", feature_names=["x"])
+    c.collect(np.array([1.0]))
+    with pytest.raises(RuntimeError, match="cannot start"):
+        modeltap.configure(store=Broken(tmp_path / "elsewhere"), flush_interval=None)
+    c.collect(np.array([2.0]))
+    assert modeltap.flush()
+    assert [line.split(",")[0] for line in files(store)[0].read_text().splitlines()[1:]] == ["1.0", "2.0"]
+    assert modeltap.lifecycle.default_store() is store

@@ -58,6 +58,16 @@ ID_COLUMNS = (CORRELATION_ID, AML_CORRELATION_ID)
 #: Columns holding the time of the ``collect()`` call.
 TIMESTAMP_COLUMNS = (SCORING_TIMESTAMP, AML_SCORING_TIMESTAMP)
 
+
+def is_own(name: object) -> bool:
+    """Whether a column is one of modeltap's (or Azure ML's) own, not a feature: they start with ``$``.
+
+    >>> is_own("$row"), is_own("age")
+    (True, False)
+    """
+    return str(name).startswith("$")
+
+
 Type = Literal["string", "int64", "timestamp"]
 
 #: What each of these columns holds, for readers that would otherwise guess from the values

@@ -75,13 +75,19 @@ def configure(store: Store | None = None, **options: Any) -> None:
     with _process.lock:
         new_options = Options(**options)
         old = _process.pipeline
+        before = (_process.options, _process.default_store)
         _process.options = new_options
         if store is not None:
             _process.default_store = store
-        _process.pipeline = None
         if old is None:
             return
-        new = pipeline()
+        try:
+            new = Pipeline(new_options, default_store)
+        except BaseException:
+            # A call that raises changes nothing: the old pipeline carries on as it was.
+            _process.options, _process.default_store = before
+            raise
+        _process.pipeline = new
         old.hand_over(new)
         if old.closed:
             # close() ended that pipeline's life before: counting starts afresh.

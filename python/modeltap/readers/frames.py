@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from modeltap.columns import ID_COLUMNS, ROW, TYPES
+from modeltap.columns import ID_COLUMNS, ROW, TYPES, is_own
 from modeltap.readers.partitions import Partition, as_store, partitions
 from modeltap.stores import ReadableStore, StoredFile
 
@@ -185,7 +185,7 @@ def read_joined(
             joined, keys = frame, frame_keys
             continue
         frame = frame.rename(columns=dict(zip(frame_keys, keys, strict=True)))
-        extra = [c for c in frame.columns if c not in keys and c.startswith("$")]
+        extra = [c for c in frame.columns if c not in keys and is_own(c)]
         frame = frame.drop(columns=extra)  # its timestamps and constants repeat the inputs'
         joined = joined.merge(frame, on=keys, how="left", suffixes=("", f"_{designation}"))
     return joined if joined is not None else pd.DataFrame()
