@@ -23,7 +23,8 @@ def test_a_writer_alone_appends_at_the_floor_all_day() -> None:
     for k in range(1, 2000):
         pacer.observe(30.0 * k, k + 1)
         assert pacer.interval == 30.0
-    assert pacer.state(30.0 * 1999).own_blocks == 1999
+    state = pacer.state(30.0 * 1999)
+    assert state.own_blocks == 1999 and state.share == 1.0
 
 
 def test_a_joiner_paces_at_once_from_a_blob_that_already_holds_many_blocks() -> None:
@@ -86,6 +87,13 @@ def test_a_growing_fleet_lengthens_the_interval_and_a_shrinking_one_shortens_it(
         blocks += 1
         pacer.observe(t, blocks)
     assert pacer.interval == AZURE.floor < grown
+
+
+def test_a_writer_knows_its_share_of_the_blob() -> None:
+    pacer = Pacer(AZURE, 0.0, DAY)
+    for k in range(1, 50):  # three others append as often as this writer
+        pacer.observe(30.0 * k, 4 * k + 1)
+    assert pacer.state(30.0 * 49).share == 0.25
 
 
 def test_the_same_answers_give_the_same_pace() -> None:
@@ -173,7 +181,7 @@ def settled(outcome: Outcome, after: float, before: float = math.inf) -> list[fl
 
 SCENARIOS = {
     "one writer": (steady(1), DAY),
-    "17 quiet-day writers": (steady(17), DAY),
+    "17 writers, a full blob at 30 s today": (steady(17), DAY),
     "8 pods x 4 workers": (steady(32), DAY),
     "300 writers": (steady(300), DAY),
     "1000 writers": (steady(1000), DAY),
@@ -229,7 +237,7 @@ def test_noisy_clocks_do_not_break_the_budget() -> None:
 
 
 # A scaled blob (hundreds of appends, as the Azurite simulation uses): the same rule at any scale.
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     max_blocks=st.integers(300, 3000),
     hour=st.booleans(),

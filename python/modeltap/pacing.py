@@ -104,9 +104,10 @@ class PacingState:
     """What ``stats()`` and the Prometheus metrics show of one stream's blob.
 
     ``projected_blocks`` is where the blob's count is heading at the pace just set: the count
-    now plus, until the partition's end, the fleet's measured rate (``fleet_rate``) scaled as
-    this writer scaled its interval. Over ``budget`` only when the ceiling holds the interval
-    back: the fleet is too large for one blob at that ceiling.
+    now plus, until the partition's end, the fleet's measured rate (``fleet_rate``, appends per
+    second) scaled as this writer scaled its interval. Over ``budget`` only when the ceiling
+    holds the interval back: the fleet is too large for one blob at that ceiling. ``share`` is
+    this writer's part of the blob's recent appends (1.0 alone; about 1/N among N like it).
     """
 
     interval: float
@@ -114,6 +115,7 @@ class PacingState:
     own_blocks: int
     projected_blocks: int
     fleet_rate: float
+    share: float
     budget: int
 
 
@@ -156,6 +158,7 @@ class Pacer:
         self._own = 0
         self._last_own: float | None = None
         self._rate = 0.0
+        self._share = 0.0
 
     # -- what the blob says ------------------------------------------------------------------
 
@@ -222,11 +225,16 @@ class Pacer:
         end = bisect_right(seen, newest - floor, key=_at)
         if end == 0:
             # Only one moment seen: the average since the partition began, when the blob was empty.
+            if self._top:
+                self._share = min(1.0, self._own / self._top)
             return self._top / max(newest - self.start, floor)
         first = min(bisect_left(seen, newest - window, key=_at), end - 1)
         # Counts never fall: a noisy order of observations must not make a rate negative.
         low = max(s.blocks for s in seen[: first + 1])
-        return max(0, self._top - low) / (newest - seen[first].at)
+        grown = self._top - low
+        if grown > 0:
+            self._share = min(1.0, (self._own - seen[first].own) / grown)
+        return max(0, grown) / (newest - seen[first].at)
 
     # -- what the writer does ----------------------------------------------------------------
 
@@ -271,6 +279,7 @@ class Pacer:
             own_blocks=self._own,
             projected_blocks=self.blocks + math.ceil(self._paced * remaining),
             fleet_rate=self._rate,
+            share=self._share,
             budget=self.policy.budget,
         )
 
