@@ -19,13 +19,17 @@ The rule, at each of the writer's own appends (time ``t``, count ``c``):
   about the same ratio and the fleet's rate lands on the allowed rate, however many writers there
   are: intervals lengthen as the fleet grows and shorten as it shrinks. Lengthening takes the
   whole ratio at once (the budget comes first); shortening takes its square root per append,
-  which damps the oscillation a lagging rate estimate would otherwise cause.
+  which damps the oscillation a lagging rate estimate would otherwise cause;
+* the interval moves a quarter of the way (in log scale) toward the one the fleet published in
+  the blob's metadata (``fleet_interval``, see :meth:`Pacer.publish`), never past the allowed
+  rate. Scaling alone keeps whatever ratios writers' intervals had (a joiner's start, an unlucky
+  window) for ever; this pull is what makes writers that joined hours apart share evenly. The
+  counts alone cannot: they tell the fleet's rate, never how many writers make it.
 
 The interval stays between ``floor`` (the configured ``flush_interval``) and ``ceiling``, and a
 writer's next append is never later than the partition's end (every writer appends what it holds
-then; the reserve pays for those appends). A writer that joins a fleet starts at the fleet's
-interval when the blob tells it (``fleet_interval``, published by the writers in the blob's
-metadata: see :meth:`Pacer.publish`), otherwise at the floor.
+then; the reserve pays for those appends). A joiner starts at the published interval, or at the
+floor when the blob has none.
 
 Pure: no I/O, no clock of its own. Times are seconds on any one scale (POSIX seconds of the
 partition clock, say), passed in by the caller.
