@@ -16,7 +16,7 @@ from typing import Any
 from modeltap import lifecycle, switch
 from modeltap._native import Correlation
 from modeltap.collector import Collector
-from modeltap.read import export, read, read_joined
+from modeltap.read import StreamNotFound, export, read, read_joined, streams
 from modeltap.stores import LocalStore, Store
 
 __version__ = "0.1.0"
@@ -27,6 +27,7 @@ __all__ = [
     "Correlation",
     "LocalStore",
     "Store",
+    "StreamNotFound",
     "close",
     "configure",
     "export",
@@ -35,6 +36,7 @@ __all__ = [
     "read_joined",
     "set_enabled",
     "stats",
+    "streams",
     "watch_config",
 ]
 

@@ -3,7 +3,8 @@
 >>> df = modeltap.read("./modeldata", model="best_model", designation="inputs", start="2026-11-01")
 """
 
-from modeltap.read.frames import export, read, read_joined
+from modeltap.read.frames import NoRows, StreamNotFound, export, read, read_joined
 from modeltap.read.partitions import Partition, partitions
+from modeltap.read.streams import Stream, streams
 
-__all__ = ["Partition", "export", "partitions", "read", "read_joined"]
+__all__ = ["NoRows", "Partition", "Stream", "StreamNotFound", "export", "partitions", "read", "read_joined", "streams"]
