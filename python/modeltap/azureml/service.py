@@ -82,11 +82,14 @@ def load(path: str) -> dict[str, Any] | None:
         return None
     except OSError as exc:
         raise ValueError(f"Azure ML config map {path} cannot be opened: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError(f"Azure ML config map {path} is not a regular file")
-        data = f.read(MAX_BYTES + 1)
+        data = b""
+        while len(data) <= MAX_BYTES and (block := os.read(fd, MAX_BYTES + 1 - len(data))):
+            data += block
+    finally:
+        os.close(fd)
     if len(data) > MAX_BYTES:
         raise ValueError(f"Azure ML config map {path} is larger than {MAX_BYTES} bytes")
     try:
