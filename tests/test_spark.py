@@ -1,18 +1,15 @@
-"""modeltap.spark.read and the README's Spark recipe, with one real local[2] PySpark session
-(Java 17) for the module, reading a local folder and, through ABFS (the hadoop-azure jar that
+"""modeltap.spark.read and the README's Spark recipe, with the real local[2] PySpark session of
+conftest's ``spark`` fixture (Java 17), reading a local folder and, through ABFS (the hadoop-azure jar that
 `make` puts in .spark-jars/), Azurite's blob endpoint."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import hostile
 import modeltap
@@ -20,51 +17,7 @@ import modeltap.spark
 from conftest import clock_at
 from modeltap.stores.azure import AzureBlobStore
 from modeltap.testing import ManualClock
-from servers.azurite import ACCOUNT, KEY, ROOT, Azurite
-
-pyspark = pytest.importorskip("pyspark", reason="pyspark is in the testing dependencies: make test installs it")
-if shutil.which("java") is None:
-    pytest.skip("Spark needs Java (17 or later) on the PATH", allow_module_level=True)
-
-
-def _hadoop_azure_jar() -> Path:
-    jars = sorted((ROOT / ".spark-jars").glob("hadoop-azure-*.jar"))
-    if not jars:
-        raise RuntimeError(
-            "the hadoop-azure jar is not in .spark-jars/: run `make test` (or `make .spark-jars/.ready`)"
-        )
-    return jars[-1]
-
-
-@pytest.fixture(scope="module")
-def spark(azurite: Azurite) -> Iterator[Any]:
-    """One session for the module: starting Spark is the slow part. ABFS is pointed at Azurite
-    over plain HTTP, on the blob endpoint (Azurite has no DFS endpoint)."""
-    from pyspark.sql import SparkSession  # noqa: PLC0415 - only once pyspark is known to be there
-
-    abfs = {
-        "fs.azure.abfs.endpoint": f"127.0.0.1:{azurite.port}",
-        "fs.azure.always.use.https": "false",
-        "fs.azure.account.auth.type": "SharedKey",
-        f"fs.azure.account.key.{ACCOUNT}.dfs.core.windows.net": KEY,
-        "fs.azure.account.hns.enabled": "false",
-        "fs.azure.fns.account.service.type": "BLOB",
-        "fs.azure.ingress.service.type": "BLOB",
-        "fs.azure.networking.library": "JDK_HTTP_URL_CONNECTION",
-    }
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("modeltap-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.jars", str(_hadoop_azure_jar()))
-    )
-    for key, value in abfs.items():
-        builder = builder.config(f"spark.hadoop.{key}", value)
-    session = builder.getOrCreate()
-    yield session
-    session.stop()
+from servers.azurite import ACCOUNT, ROOT, Azurite
 
 
 def _abfs(container: str) -> str:

@@ -110,6 +110,11 @@ def __getattr__(name: str) -> Any:
         from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
 
         return AzureBlobStore
+    # modeltap.spark.read(...) works after `import modeltap`, as the README writes it.
+    if name == "spark":
+        import modeltap.spark  # noqa: PLC0415
+
+        return modeltap.spark
     raise AttributeError(f"module 'modeltap' has no attribute {name!r}")
 
 
