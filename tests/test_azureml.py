@@ -119,7 +119,7 @@ def test_v1_environment_switches(store: modeltap.LocalStore, monkeypatch: pytest
     assert corr is not None and corr["$aml_dc_boundary"] == 60
     assert modeltap.flush()
     (path,) = files(store)
-    assert "/hourly/" in str(path) and len(path.parent.name) == 2  # .../<d>/<hh>/default.csv
+    assert "/hourly/" in str(path) and len(path.parent.name) == 2  # .../<d>/<hh>/data.csv
     assert read(path)["$aml_dc_boundary"].tolist() == [60]
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == ",".join(["a", *CORRELATION_HEADERS]) and printed[1].startswith("2.0,")

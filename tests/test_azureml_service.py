@@ -20,6 +20,7 @@ import hostile
 import modeltap
 from modeltap.azureml import ModelDataCollector
 from modeltap.azureml.service import MAX_BYTES, resolve
+from modeltap.stores import from_environment
 from modeltap.testing import ManualClock
 from servers.azurite import Azurite
 
@@ -56,7 +57,8 @@ def test_the_docs_scoring_script_writes_the_docs_path(
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(model_dir))
     monkeypatch.setenv("SERVICE_NAME", "aks-w-collv9")
     monkeypatch.setenv("AML_MODEL_DC_STORAGE", azurite.connection_string)
-    modeltap.configure(clock=ManualClock(hostile.STAMP), flush_interval=60.0)  # the default store: AML_MODEL_DC_STORAGE
+    # The store a fresh process would pick: AML_MODEL_DC_STORAGE's (this process has had others).
+    modeltap.configure(store=from_environment(), clock=ManualClock(hostile.STAMP), flush_interval=60.0)
     script: dict[str, Any] = runpy.run_path(str(SCRIPT))
     script["init"]()
     answer = script["run"](json.dumps({"data": [[1, 2, 3, 4, 5, 6], [10, 9, 8, 7, 6, 5]]}))

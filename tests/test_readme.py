@@ -46,7 +46,12 @@ def test_every_python_block_of_the_readme_runs(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
-    modeltap.configure(clock=ManualClock(datetime(2026, 11, 24, 12, tzinfo=timezone.utc)), flush_interval=60.0)
+    # A fresh process's default store, ./modeldata (this process has had others), and a pinned clock.
+    modeltap.configure(
+        store=modeltap.LocalStore(tmp_path / "modeldata"),
+        clock=ManualClock(datetime(2026, 11, 24, 12, tzinfo=timezone.utc)),
+        flush_interval=60.0,
+    )
     sas = generate_container_sas(
         ACCOUNT, "modeldata", account_key=KEY, permission=ContainerSasPermissions(read=True, add=True, create=True,
         write=True, list=True), expiry=datetime.now(timezone.utc) + timedelta(hours=1),
