@@ -18,7 +18,7 @@ from typing import Any
 from modeltap import lifecycle, switch
 from modeltap._native import Correlation
 from modeltap.collector import Collector
-from modeltap.readers import export, read, read_joined
+from modeltap.readers import StreamNotFound, export, read, read_joined, streams
 from modeltap.stores import LocalStore, Store
 
 # The version has one home, Cargo.toml; maturin writes it into the package's metadata.
@@ -30,6 +30,7 @@ __all__ = [
     "Correlation",
     "LocalStore",
     "Store",
+    "StreamNotFound",
     "close",
     "configure",
     "export",
@@ -38,6 +39,7 @@ __all__ = [
     "read_joined",
     "set_enabled",
     "stats",
+    "streams",
     "watch_config",
 ]
 

@@ -3,7 +3,8 @@
 >>> df = modeltap.read("./modeldata", model="best_model", designation="inputs", start="2026-11-01")
 """
 
-from modeltap.readers.frames import export, read, read_joined
+from modeltap.readers.frames import NoRows, StreamNotFound, export, read, read_joined
 from modeltap.readers.partitions import Partition, partitions
+from modeltap.readers.streams import Stream, streams
 
-__all__ = ["Partition", "export", "partitions", "read", "read_joined"]
+__all__ = ["NoRows", "Partition", "Stream", "StreamNotFound", "export", "partitions", "read", "read_joined", "streams"]
