@@ -4,6 +4,7 @@
 //! size, age, partition end, flush) → `pipeline` (the handle scoring and upload threads use).
 //! `clock` decides partitions; `python` is the thin pyo3 layer.
 
+pub mod arrow;
 pub mod batch;
 pub mod chunk;
 pub mod clock;
