@@ -580,3 +580,91 @@ mod tests {
         assert!(supported(&DataType::Dictionary(Box::new(DataType::UInt64), Box::new(DataType::LargeUtf8))));
     }
 }
+
+#[cfg(test)]
+mod speed {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use arrow_array::*;
+
+    use super::*;
+    use crate::batch::{Batch, Kind};
+    use crate::encode::batch::write_row;
+
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn best_ns_per_row(rows: usize, mut write: impl FnMut(&mut Vec<u8>, usize)) -> (f64, usize) {
+        let mut out = Vec::with_capacity(rows * 128);
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            out.clear();
+            let t = Instant::now();
+            for r in 0..rows {
+                write(&mut out, r);
+                out.push(b'\n');
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / rows as f64);
+        }
+        (best, out.len())
+    }
+
+    /// The Arrow encoder beside the numpy one, same process, same values: what reading through
+    /// Arrow costs per row. Figures only, no assertion (the machine is shared).
+    #[test]
+    #[ignore = "a measurement: cargo test --release --lib arrow::encode::speed -- --ignored --nocapture"]
+    fn arrow_beside_numpy() {
+        const ROWS: usize = 1_000_000;
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let matrix: Vec<f64> = (0..ROWS * 6).map(|_| rng.unit()).collect();
+        let block = Batch::from_slice(&matrix, Kind::F64, ROWS, 6);
+        let (numpy, bytes) = best_ns_per_row(ROWS, |out, r| unsafe { write_row(out, &block, r) });
+        println!("numpy path, float64 x6: {numpy:.1} ns/row ({:.0} MB/s)", bytes as f64 / numpy / ROWS as f64 * 1e3);
+
+        let columns = (0..6)
+            .map(|j| {
+                let col: ArrayRef = Arc::new(Float64Array::from_iter_values((0..ROWS).map(|r| matrix[r * 6 + j])));
+                ArrowColumn::new("f", &[col]).unwrap()
+            })
+            .collect();
+        let table = ArrowRows::new(columns).unwrap();
+        let (arrow, bytes) = best_ns_per_row(ROWS, |out, r| table.write_row(out, r));
+        println!("arrow path, float64 x6: {arrow:.1} ns/row ({:.0} MB/s)", bytes as f64 / arrow / ROWS as f64 * 1e3);
+
+        let words = ["north", "south, east", "say \"hi\"", "west"];
+        let mixed: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(
+                (0..ROWS).map(|_| (rng.next() % 2_000_000_000) as i64 - 1_000_000_000),
+            )),
+            Arc::new(Float64Array::from_iter_values((0..ROWS).map(|_| rng.unit()))),
+            Arc::new(Float64Array::from_iter_values((0..ROWS).map(|_| (rng.unit() - 0.5) * 2e4))),
+            Arc::new(StringArray::from_iter_values((0..ROWS).map(|_| words[(rng.next() % 4) as usize]))),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    (0..ROWS).map(|_| 1_795_521_600_000_000 + (rng.next() % 1_000_000_000_000) as i64),
+                )
+                .with_timezone("UTC"),
+            ),
+            Arc::new(Int32Array::from_iter_values((0..ROWS).map(|_| (rng.next() % 1000) as i32))),
+        ];
+        let table =
+            ArrowRows::new(mixed.iter().map(|c| ArrowColumn::new("m", std::slice::from_ref(c)).unwrap()).collect())
+                .unwrap();
+        let (ns, bytes) = best_ns_per_row(ROWS, |out, r| table.write_row(out, r));
+        println!(
+            "arrow path, mixed x6 (i64, f64, f64, str with quotes, tz timestamp, i32): {ns:.1} ns/row ({:.0} MB/s)",
+            bytes as f64 / ns / ROWS as f64 * 1e3
+        );
+    }
+}
