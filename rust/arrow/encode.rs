@@ -474,6 +474,11 @@ mod tests {
         let values: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
         let dict = DictionaryArray::<UInt32Type>::try_new(keys, values).unwrap();
         assert_eq!(one(Arc::new(dict)), ["", "a", ""]);
+        // polars' Categorical and Enum: u32 / u8 keys into string views.
+        let keys = UInt32Array::from(vec![Some(1), None, Some(0)]);
+        let values: ArrayRef = Arc::new(StringViewArray::from(vec!["lo", "a value longer than twelve, with a comma"]));
+        let dict = DictionaryArray::<UInt32Type>::try_new(keys, values).unwrap();
+        assert_eq!(one(Arc::new(dict)), ["\"a value longer than twelve, with a comma\"", "", "lo"]);
         // All missing, no categories at all (pandas' empty categorical).
         let keys = Int16Array::from(vec![None, None]);
         let values: ArrayRef = Arc::new(StringViewArray::from(Vec::<&str>::new()));
