@@ -6,6 +6,7 @@
 //! `error` the core's one error type. `clock` decides partitions; `python` is the thin pyo3
 //! layer.
 
+pub mod arrow;
 pub mod batch;
 pub mod chunk;
 pub mod clock;
