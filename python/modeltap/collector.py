@@ -96,7 +96,7 @@ class Collector(_native.StreamHandle):
             block_timeout=float(timeout) if policy == "block" else None,
             names=names,
             meta=meta,
-            stem=check_part(_file_stem, "file name"),
+            stem=path.check_file(_file_stem),
         )
         self._wanted = bool(enabled)
         self._attach(lifecycle.pipeline())
