@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -250,3 +253,31 @@ def _record_texts(record: logging.LogRecord) -> str:
     return " ".join(
         [record.getMessage(), str(record.exc_text or ""), str(record.stack_info or ""), repr(record.exc_info)]
     )
+
+
+def test_the_cli_names_a_bad_store_without_quoting_it(tmp_path: Path) -> None:
+    sas = _account_sas()
+    dead = f"http://127.0.0.1:{free_port()}/{ACCOUNT}"
+    cases = [
+        (["--store", f"AccountKey={KEY}"], {}, 2, (KEY,)),
+        ([], {"MODELTAP_STORAGE": f"{dead.replace('http://', '')}?{sas}"}, 2, _sas_secrets(sas)),
+        ([], {"AML_MODEL_DC_STORAGE": f"AccountKey={KEY};EndpointSuffix=core.windows.net"}, 2, (KEY,)),
+        (["--store", f"{dead}?{sas}"], {}, 3, _sas_secrets(sas)),
+        ([], {"MODELTAP_STORAGE": f"BlobEndpoint={dead};SharedAccessSignature={sas}"}, 3, _sas_secrets(sas)),
+    ]
+    for argv, env, status, secrets in cases:
+        # The CLI reads $MODELTAP_STORAGE for its default; the v1 variable only through the library.
+        if "AML_MODEL_DC_STORAGE" in env:
+            script = "import modeltap.lifecycle as l; l.default_store()"
+            command = [sys.executable, "-c", script]
+        else:
+            command = [sys.executable, "-m", "modeltap", "-v", "ls", "--model", "m", *argv]
+        clean = {k: v for k, v in os.environ.items() if k not in ("MODELTAP_STORAGE", "AML_MODEL_DC_STORAGE")}
+        done = subprocess.run(command, env={**clean, **env}, capture_output=True, text=True, cwd=tmp_path, check=False)
+        if "AML_MODEL_DC_STORAGE" in env:
+            assert done.returncode == 1 and "$AML_MODEL_DC_STORAGE does not name a store" in done.stderr
+        else:
+            assert done.returncode == status, done.stderr
+        for secret in secrets:
+            assert secret not in done.stderr and secret not in done.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -17,6 +17,8 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(sig|se|st|sp|spr|sv|sr|ss|srt|skoid|sktid|skt|ske|sks|skv|sip|si)=[^&\s'\"<>;]+"), r"\1=***"),
     # Connection-string secrets.
     (re.compile(r"(?i)\b(AccountKey|SharedAccessSignature)=[^;\s'\"]+"), r"\1=***"),
+    # Passwords and client secrets in connection strings, query strings and token requests.
+    (re.compile(r"(?i)\b(client_secret|password|pwd)=[^&\s'\";]+"), r"\1=***"),
     # Authorization headers.
     (re.compile(r"(?i)\b(SharedKey|Bearer)\s+[^\s'\",]+"), r"\1 ***"),
 )

@@ -16,6 +16,7 @@ Exactly once, with several writers per blob and through faults:
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -505,8 +506,21 @@ def _default_credential() -> Any:
         from azure.identity import DefaultAzureCredential  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError("an account URL without SAS needs azure-identity: pip install 'modeltap[azure]'") from exc
+    # What it may read from the environment: its errors must not quote any of it.
+    for name in _CREDENTIAL_ENVIRONMENT:
+        register(os.environ.get(name, ""))
     guard_loggers()
     return DefaultAzureCredential()
+
+
+#: Variables azure-identity's EnvironmentCredential and the storage tools read secrets from.
+_CREDENTIAL_ENVIRONMENT = (
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_PASSWORD",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+)
 
 
 _SAS = re.compile(r"(?i)(^|&)sig=")
