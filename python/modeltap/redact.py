@@ -12,9 +12,13 @@ import logging
 import re
 import threading
 
+# The rest of a SAS query string (sv=...&se=...), cut only from a text that holds a signature:
+# the loggers guarded here also carry the process's other HTTP traffic, whose ?st=5 is no secret.
+_SAS_PARAMETERS = re.compile(r"(?i)\b(se|st|sp|spr|sv|sr|ss|srt|skoid|sktid|skt|ske|sks|skv|sip|si)=[^&\s'\"<>;]+")
+_SIGNED = re.compile(r"(?i)\bsig=")
 _PATTERNS = (
-    # SAS signatures and the rest of a SAS query string (sv=...&sig=...).
-    (re.compile(r"(?i)\b(sig|se|st|sp|spr|sv|sr|ss|srt|skoid|sktid|skt|ske|sks|skv|sip|si)=[^&\s'\"<>;]+"), r"\1=***"),
+    # SAS signatures.
+    (re.compile(r"(?i)\b(sig)=[^&\s'\"<>;]+"), r"\1=***"),
     # Connection-string secrets.
     (re.compile(r"(?i)\b(AccountKey|SharedAccessSignature)=[^;\s'\"]+"), r"\1=***"),
     # Passwords and client secrets in connection strings, query strings and token requests.
@@ -39,11 +43,15 @@ def redact(text: str) -> str:
 
     >>> redact("GET https://a.blob.core.windows.net/c?sv=2024&sig=abc%2F")
     'GET https://a.blob.core.windows.net/c?sv=***&sig=***'
+    >>> redact("GET https://example.com/page?st=5")
+    'GET https://example.com/page?st=5'
     """
     with _lock:
         secrets = sorted(_known, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, "***")
+    if _SIGNED.search(text):
+        text = _SAS_PARAMETERS.sub(r"\1=***", text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
