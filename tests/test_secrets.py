@@ -5,7 +5,10 @@ every other file the run left on disk. Against a real Azurite, through a proxy t
 
 from __future__ import annotations
 
+import base64
 import io
+import ipaddress
+import json
 import logging
 import os
 import subprocess
@@ -28,6 +31,10 @@ from azure.storage.blob import (
     generate_account_sas,
     generate_container_sas,
 )
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import modeltap
 from modeltap.stores import open_store
@@ -190,22 +197,102 @@ def test_no_credential_form_surfaces_anywhere(
             assert secret not in text, f"{form}: a secret surfaced in {text[:200]!r}"
 
 
-def test_a_token_credential_leaves_no_token_behind(tmp_path: Path, logs: io.StringIO) -> None:
-    token = "eyJhbGciOiJub25lIn0.eyJzZWNyZXQiOiJ0b2tlbiJ9.c2lnbmF0dXJlLXNlY3JldA"
+@pytest.fixture(scope="module")
+def tls_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Azurite, Path]]:
+    """Azurite over HTTPS (a self-signed certificate for 127.0.0.1) taking bearer tokens: the SDK
+    sends a token credential's tokens over TLS only."""
+    folder = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    args = ("--cert", str(folder / "cert.pem"), "--key", str(folder / "key.pem"), "--oauth", "basic")
+    with Azurite(folder / "data", args=args) as server:
+        yield server, folder / "cert.pem"
 
-    class Credential:
-        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-            return AccessToken(token, 2**31)
 
+class _TokenCredential:
+    """A token credential whose token Azurite's basic OAuth accepts (it checks claims, not the signature)."""
+
+    def __init__(self) -> None:
+        t = int(datetime.now(timezone.utc).timestamp())
+        claims = {
+            "aud": "https://storage.azure.com",
+            "iss": "https://sts.windows.net/00000000-0000-0000-0000-000000000000/",
+            "iat": t - 60,
+            "nbf": t - 60,
+            "exp": t + 3600,
+        }
+        self.token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.dG9rZW4tc2lnbmF0dXJlLXNlY3JldA"
+        self.expires = t + 3600
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self.token, self.expires)
+
+
+def _b64(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def test_a_token_credential_leaves_no_token_behind(
+    tls_azurite: tuple[Azurite, Path],
+    tmp_path: Path,
+    logs: io.StringIO,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, cert = tls_azurite
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    caplog.set_level(logging.DEBUG)
+    credential = _TokenCredential()
+    secrets = (credential.token, credential.token.split(".")[1])
+    seen: list[str] = []
     # Bearer tokens need TLS: the SDK refuses plain HTTP up front, and the error says so plainly.
-    with pytest.raises(ValueError, match="HTTPS") as info:
-        AzureBlobStore(f"http://127.0.0.1:{free_port()}/{ACCOUNT}", credential=Credential())
-    texts = _exception_texts(info.value)
-    store = AzureBlobStore(f"https://127.0.0.1:{free_port()}/{ACCOUNT}", credential=Credential(), retry_for=0.2)
+    with pytest.raises(ValueError, match="HTTPS") as refused:
+        AzureBlobStore(f"http://127.0.0.1:{free_port()}/{ACCOUNT}", credential=credential)
+    seen += _exception_texts(refused.value)
+
+    store = AzureBlobStore(f"https://127.0.0.1:{server.port}/{ACCOUNT}", credential=credential)
+    seen += [repr(store), store.key, str(vars(store))]
+    spool = tmp_path / "spool"
+    modeltap.configure(store=store, flush_interval=60.0, spool_dir=spool)
+    c = modeltap.Collector("token", feature_names=["x"])
+    c.collect(np.array([1.0]))
+    assert modeltap.flush(timeout=30)
+    assert store.read_bytes(f"default/default/default/default/token/default/general/{_today()}/data.csv").endswith(
+        b"\n"
+    )
+    assert any("Authorization" in r.getMessage() for r in caplog.records)  # headers were logged, redacted
+
+    dead = AzureBlobStore(f"https://127.0.0.1:{free_port()}/{ACCOUNT}", credential=credential, retry_for=0.3)
     with pytest.raises(StoreError) as info:
-        store.append("a/b", b"1\n", b"h\n")
-    texts += [*_exception_texts(info.value), repr(store), store.key, logs.getvalue()]
-    assert all(token not in t for t in texts)
+        dead.append("a/b", b"1\n", b"h\n")
+    seen += _exception_texts(info.value)
+    modeltap.configure(store=dead, flush_interval=60.0, spool_dir=spool)
+    c.collect(np.array([2.0]))
+    assert not modeltap.flush(timeout=2)
+    seen += [str(modeltap.stats()), *_spool_texts(spool)]
+    modeltap.close(timeout=0.5)
+    seen += [logs.getvalue(), caplog.text, *(_record_texts(r) for r in caplog.records)]
+    seen += [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()]
+    for secret in secrets:
+        for text in seen:
+            assert secret not in text, f"the token surfaced in {text[:200]!r}"
 
 
 def test_sdk_and_urllib3_debug_records_are_redacted_for_every_handler(
