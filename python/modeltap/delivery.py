@@ -111,7 +111,8 @@ class Deliveries:
 
     def add_store(self, store: Store) -> None:
         guard_loggers()
-        self.stores.setdefault(store_key(store), store)
+        for key in (store_key(store), *getattr(store, "former_keys", ())):
+            self.stores.setdefault(key, store)
 
     # -- the live path -----------------------------------------------------------------------
 

@@ -186,6 +186,12 @@ class AzureBlobStore:
         """
         return f"azure://{self._account}/{self.container}"
 
+    @property
+    def former_keys(self) -> tuple[str, ...]:
+        """What modeltap 0.x called this store, so that chunks it spooled are still delivered.
+        (A SAS connection string's former key held its signature: it is not rebuilt.)"""
+        return (f"azure:{self._where}",)
+
     # -- appending ---------------------------------------------------------------------------
 
     def append(self, folder: str, data: bytes, header: bytes, *, resume: str | None = None, stem: str = "data") -> str:
