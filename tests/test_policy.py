@@ -38,7 +38,8 @@ def test_full_ring_under_drop_never_blocks_and_counts_every_row(tmp_path) -> Non
     assert s["rows_collected"] + dropped == 15000
     assert slowest < 0.5, f"collect() waited {slowest:.3f}s under policy='drop'"
     store.gate.set()
-    assert modeltap.flush()
+    assert not modeltap.flush()  # rows were lost since the last flush
+    assert modeltap.flush()  # and none since that one
     s = modeltap.stats()
     assert s["rows_written"] == s["rows_collected"] == 15000 - dropped
     assert modeltap.close()

@@ -76,3 +76,52 @@ def test_modeltap_enabled_false_starts_the_process_switched_off(tmp_path: Path) 
     env = {**os.environ, "MODELTAP_ENABLED": "false"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "1" and not list(tmp_path.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "directory", "too large", "growing nesting"])
+def test_a_config_that_is_not_a_small_regular_file_is_reported_once_and_ignored(kind: str, tmp_path: Path) -> None:
+    # In a child process, bounded: today a FIFO blocks Collector() forever, /dev/zero reads without end.
+    config = tmp_path / "config.json"
+    if kind == "fifo":
+        os.mkfifo(config)
+    elif kind == "/dev/zero":
+        config = Path("/dev/zero")
+    elif kind == "directory":
+        config.mkdir()
+    elif kind == "too large":
+        config.write_text(json.dumps({"enabled": False, "pad": "x" * (1 << 20)}))
+    else:
+        config.write_text("[" * 60_000)  # deep enough to exhaust the JSON parser's recursion
+    script = (
+        "import logging, numpy as np, modeltap\n"
+        "logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')\n"
+        f"modeltap.configure(store=modeltap.LocalStore({str(tmp_path / 'data')!r}))\n"
+        "c = modeltap.Collector('m', feature_names=['x'])\n"
+        "for _ in range(3): modeltap.switch._state.watcher.check()  # an unchanged file is not read again\n"
+        "c.collect(np.array([1.0]))\n"
+        "print('flushed', modeltap.flush(), modeltap.switch.enabled())\n"
+    )
+    env = {**os.environ, "MODELTAP_CONFIG": str(config)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "flushed True True"
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR") and "cannot read" in line]
+    assert len(errors) == 1, done.stderr
+    reason = {
+        "fifo": "a FIFO",
+        "/dev/zero": "a character device",
+        "directory": "a directory",
+        "too large": "larger than",
+        "growing nesting": "cannot read",
+    }[kind]
+    assert reason in errors[0]
+
+
+def test_a_config_read_stops_at_its_limit(tmp_path: Path) -> None:
+    small = tmp_path / "c.json"
+    small.write_bytes(b"x" * 100)
+    assert modeltap.switch.read_config(small, limit=100) == b"x" * 100
+    with pytest.raises(ValueError, match="larger than 99 bytes"):
+        modeltap.switch.read_config(small, limit=99)

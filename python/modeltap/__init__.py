@@ -70,7 +70,10 @@ def flush(timeout: float | None = 30.0) -> bool:
     >>> modeltap.flush()
     True
 
-    Returns False if that did not happen within ``timeout`` seconds.
+    Returns False if that did not happen within ``timeout`` seconds, if a store failed to
+    flush, or if any row was lost (counted in ``stats()["rows_dropped"]``: a full queue or
+    spool, a closed pipeline, a store given up on, ...) since the previous ``flush()`` returned.
+    The exact contract: :meth:`modeltap.pipeline.Pipeline.flush`.
     """
     return lifecycle.flush(timeout)
 

@@ -83,7 +83,7 @@ class Collector(_native.StreamHandle):
         self._define(
             partition=partition,
             meta=list(META_COLUMNS if _meta is None else _meta),
-            stem=check_part(_file_stem, "file name"),
+            stem=self._path.check_file(_file_stem),
             names=feature_names,
             block_timeout=float(timeout) if policy == "block" else None,
         )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modeltap.redact import redact
+from modeltap.redact import guard_loggers, redact
 from modeltap.spool import Spool
 from modeltap.stores.base import Store
 from modeltap.stores.errors import StoreError
@@ -49,9 +49,10 @@ def default_spool_dir() -> Path:
 
 
 def store_key(store: Store) -> str:
-    """A stable, secret-free name of ``store``; spooled chunks find their store by it."""
+    """A stable, secret-free name of ``store``; spooled chunks find their store by it. A user's
+    store whose ``key`` quotes a credential gets it cut (every spool file holds the key)."""
     key = getattr(store, "key", None)
-    return str(key) if key else f"{type(store).__qualname__}@{id(store):x}"
+    return redact(str(key)) if key else f"{type(store).__qualname__}@{id(store):x}"
 
 
 @dataclass
@@ -109,7 +110,9 @@ class Deliveries:
         return cls(spool, waiting=waiting)
 
     def add_store(self, store: Store) -> None:
-        self.stores.setdefault(store_key(store), store)
+        guard_loggers()
+        for key in (store_key(store), *getattr(store, "former_keys", ())):
+            self.stores.setdefault(key, store)
 
     # -- the live path -----------------------------------------------------------------------
 

@@ -16,22 +16,83 @@ from dataclasses import dataclass
 CONTAINER = "modeldata"
 FILE_STEM = "data"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The longest file or folder name local file systems take (ext4, XFS, APFS, NTFS): bytes of UTF-8.
+MAX_SEGMENT_BYTES = 255
+#: The longest blob name Azure Storage takes, in characters, and its most path segments.
+MAX_BLOB_NAME = 1024
+MAX_SEGMENTS = 254
+#: Room kept for a rolled-over file's index: ``<stem>.999999.csv``.
+_MAX_INDEX_DIGITS = 6
+
+# What neither a blob name nor a folder name carries: C0 and C1 controls, DEL, the backslash
+# (a separator on Windows, and the SDK signs it wrongly), lone surrogates (no UTF-8 exists for
+# them) and Unicode noncharacters, which Azure refuses in URL paths.
+_REFUSED = re.compile(r"[\x00-\x1f\x7f-\x9f\\\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 
 def check_part(value: object, what: str) -> str:
-    """A path part from user input, refused unless it is one plain folder name.
+    """A path part from user input (or read back from a spool file), refused unless it is one
+    folder or file name that every store can write.
 
     >>> check_part("best_model", "model_name")
     'best_model'
+
+    Refused, with a ValueError that says why: an empty name, surrounding spaces, ``.``, ``..``,
+    a trailing dot (Windows and Data Lake drop it), ``/``, ``\\``, control characters, lone
+    surrogates, Unicode noncharacters, and names longer than 255 bytes of UTF-8. The whole path a
+    name ends up in is checked by :func:`check_folder`.
     """
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, got {type(value).__name__}")
     if not value or value.strip() != value:
-        raise ValueError(f"{what} must be a non-empty name without surrounding spaces, got {value!r}")
-    if value in (".", "..") or "/" in value or "\\" in value or _CONTROL.search(value):
-        raise ValueError(f"{what} must not contain '/', '\\\\', control characters or be '.' or '..', got {value!r}")
+        raise ValueError(f"{what} must be a non-empty name without surrounding spaces, got {_show(value)}")
+    if value in (".", "..") or "/" in value:
+        raise ValueError(f"{what} must be one folder name: not '.', '..' or with '/', got {_show(value)}")
+    bad = _REFUSED.search(value)
+    if bad:
+        raise ValueError(
+            f"{what} must not contain {_char(bad.group())} (no control characters, backslashes, lone "
+            f"surrogates or Unicode noncharacters), got {_show(value)}"
+        )
+    if value.endswith("."):
+        raise ValueError(f"{what} must not end with '.', got {_show(value)}")
+    size = len(value.encode("utf-8"))
+    if size > MAX_SEGMENT_BYTES:
+        raise ValueError(f"{what} is {size} bytes of UTF-8, longer than a folder name can be ({MAX_SEGMENT_BYTES})")
     return value
+
+
+def check_folder(folder: object, what: str = "folder", stem: str = "data") -> str:
+    """A folder path (``sub/rg/.../2026/11/24``), each part checked by :func:`check_part`, and
+    short enough that its files (``<stem>.csv`` up to ``<stem>.999999.csv``) have names a blob
+    and a path take: at most 1,024 characters and 254 segments.
+
+    >>> check_folder("sub/rg/ws/svc/model/1/inputs/2018/12/31")
+    'sub/rg/ws/svc/model/1/inputs/2018/12/31'
+    """
+    if not isinstance(folder, str):
+        raise TypeError(f"{what} must be a str, got {type(folder).__name__}")
+    parts = folder.split("/")
+    for i, part in enumerate(parts):
+        check_part(part, f"{what} part {i + 1}")
+    check_part(stem, "file name")
+    longest = len(folder) + 1 + len(file_name(10**_MAX_INDEX_DIGITS - 1, stem))
+    if longest > MAX_BLOB_NAME:
+        raise ValueError(
+            f"{what} makes file paths of up to {longest} characters; a blob name takes at most {MAX_BLOB_NAME}"
+        )
+    if len(parts) + 1 > MAX_SEGMENTS:
+        raise ValueError(f"{what} has {len(parts)} parts; a blob name takes at most {MAX_SEGMENTS} segments")
+    check_part(file_name(10**_MAX_INDEX_DIGITS - 1, stem), "file name")
+    return folder
+
+
+def _show(value: str) -> str:
+    return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
+
+
+def _char(c: str) -> str:
+    return f"{c!r} (U+{ord(c):04X})"
 
 
 def file_name(index: int, stem: str = FILE_STEM) -> str:
@@ -73,6 +134,13 @@ class StreamPath:
     def __post_init__(self) -> None:
         for field, value in self.__dict__.items():
             check_part(value, field)
+        self.check_file(FILE_STEM)
+
+    def check_file(self, stem: str) -> str:
+        """``stem`` (files are ``<stem>.csv``, ...) if the longest path of this stream's files,
+        hourly folders and rolled-over files included, is one every store can write."""
+        check_folder(self.folder(9999, 12, 31, 23), "the stream's folder", stem)
+        return stem
 
     @classmethod
     def parse_workspace(cls, workspace: str) -> tuple[str, str, str]:

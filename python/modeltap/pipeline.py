@@ -120,6 +120,8 @@ class Pipeline:
         self.finished = False
         self._abandon = False
         self._undelivered = 0
+        #: Losses (see _losses) the last flush() to return had seen.
+        self._losses_reported = 0
         self._uploader = threading.Thread(target=self._upload_loop, name="modeltap-uploader", daemon=True)
         self._uploader.start()
 
@@ -276,7 +278,33 @@ class Pipeline:
     # -- flush, close, stats -----------------------------------------------------------------
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Waits until everything collected before the call is in its store; False on timeout."""
+        """Waits until everything collected before the call is in its store (or its spool, when
+        that is the only way left) and durable. True only if, moreover, no row was lost.
+
+        The contract, exactly: True when (1) every chunk holding rows collected before the call
+        was appended to its store, or drained from the spool, before ``timeout``, (2) every store
+        then flushed without error (fsync), and (3) no row was counted in ``stats()["rows_dropped"]``
+        (any reason: ``ring_full``, ``timeout``, ``closed``, ``encoder``, ``store``,
+        ``spool_full``, ...) and no spool file was set aside as damaged, between the return of
+        the previous ``flush()`` (the start of the pipeline for the first) and the return of this
+        one. The window is conservative: a row collected by another thread during the call and
+        lost before it returns also makes it False; a loss is never missed by every flush.
+        """
+        base = self._losses_reported
+        settled = self._settle(timeout)
+        lost = self._losses()
+        with self._cond:
+            self._losses_reported = max(self._losses_reported, lost)
+        return settled and lost == base
+
+    def _losses(self) -> int:
+        """Rows counted lost so far (every reason), plus spool files set aside as damaged."""
+        stats = self.stats()
+        return int(sum(stats["rows_dropped"].values())) + int(stats.get("spool_damaged") or 0)
+
+    def _settle(self, timeout: float | None) -> bool:
+        """Waits for everything collected before the call to reach its store; False on timeout
+        or when a store failed to flush."""
         deadline = None if timeout is None else time.monotonic() + timeout
         ticket = self._core.flush(_remaining(deadline))
         if ticket is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -107,13 +108,58 @@ class _Watcher:
             return
         self.seen = stamp
         try:
-            value = json.loads(self.path.read_text())["enabled"]
+            value = json.loads(read_config(self.path))["enabled"]
             if not isinstance(value, bool):
                 raise TypeError(f"'enabled' must be true or false, got {value!r}")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             logger.error("modeltap: cannot read %s (%s); collection stays %s", self.path, exc, _on_off())
             return
         self.apply(value)
+
+
+#: The largest configuration file read: ``{"enabled": false}`` needs 18 bytes.
+MAX_CONFIG_BYTES = 64 << 10
+
+
+def read_config(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of the regular file at ``path``, if it has at most ``limit`` of them.
+
+    Anything else raises OSError or ValueError, without waiting: a FIFO (opened non-blocking,
+    so no writer is waited for), a device (``/dev/zero`` would read forever), a directory or
+    socket, or a file larger than ``limit`` (also one that grows while it is read).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"not a regular file ({_file_type(mode)})")
+        parts: list[bytes] = []
+        size = 0
+        while size <= limit:
+            part = os.read(fd, limit + 1 - size)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        if size > limit:
+            raise ValueError(f"larger than {limit} bytes")
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _on_off() -> str:

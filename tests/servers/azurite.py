@@ -39,13 +39,16 @@ def connection_string(port: int) -> str:
 class Azurite:
     """One Azurite blob server; ``stop()`` and ``start()`` keep its port and data."""
 
-    def __init__(self, location: Path, port: int | None = None) -> None:
+    def __init__(self, location: Path, port: int | None = None, args: tuple[str, ...] = ()) -> None:
+        """``args``: more of Azurite's options, such as ``--cert``, ``--key`` and ``--oauth basic``
+        for HTTPS with bearer tokens."""
         if not BINARY.exists():
             raise RuntimeError(f"Azurite is not installed at {BINARY}: run `make test` (or `make .azurite/.ready`)")
         self.location = location
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = location / "azurite.log"
+        self.args = args
 
     @property
     def connection_string(self) -> str:
@@ -69,6 +72,7 @@ class Azurite:
                     str(self.location),
                     "--skipApiVersionCheck",
                     "--silent",
+                    *self.args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

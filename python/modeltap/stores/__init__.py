@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import TYPE_CHECKING
 
 from modeltap.stores.base import ReadableStore, Store, StoredFile
 from modeltap.stores.errors import StoreAuthError, StoreError
 from modeltap.stores.local import LocalStore
+from modeltap.stores.spec import kind_of
 
 if TYPE_CHECKING:
     from modeltap.stores.azure import AzureBlobStore
@@ -27,8 +27,6 @@ __all__ = [
 #: Variables naming the default store, first match wins: modeltap's own, then Azure ML's.
 ENVIRONMENT = ("MODELTAP_STORAGE", "AML_MODEL_DC_STORAGE")
 
-_CONNECTION_STRING = re.compile(r"(?i)(^|;)\s*(AccountName|BlobEndpoint|UseDevelopmentStorage|SharedAccessSignature)=")
-
 
 def open_store(spec: str) -> LocalStore | AzureBlobStore:
     """The store a string names: an Azure connection string, an ``http(s)://`` account or
@@ -36,19 +34,21 @@ def open_store(spec: str) -> LocalStore | AzureBlobStore:
 
     >>> open_store("./modeldata")
     LocalStore('modeldata')
+
+    A string that carries a credential but is none of these is refused (see
+    :func:`modeltap.stores.spec.kind_of`), and errors never quote it.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("a store is named by a local path, an Azure account URL or an Azure connection string")
     spec = spec.strip()
-    if _CONNECTION_STRING.search(spec):
-        from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
+    kind = kind_of(spec)
+    if kind == "path":
+        return LocalStore(spec)
+    from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
 
+    if kind == "connection string":
         return AzureBlobStore(connection_string=spec)
-    if spec.lower().startswith(("https://", "http://")):
-        from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
-
-        return AzureBlobStore(spec)
-    return LocalStore(spec)
+    return AzureBlobStore(spec)
 
 
 def from_environment() -> LocalStore | AzureBlobStore | None:

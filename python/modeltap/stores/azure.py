@@ -15,25 +15,29 @@ Exactly once, with several writers per blob and through faults:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import os
 import random
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from modeltap.layout import CONTAINER, file_name, parse_file_index
-from modeltap.redact import redact, register
+from modeltap.redact import guard_loggers, redact, register
 from modeltap.stores.base import StoredFile
 from modeltap.stores.errors import StoreAuthError, StoreError
+from modeltap.stores.spec import account_of, parse_connection_string, path_style
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
 
 logger = logging.getLogger("modeltap.stores.azure")
+
+_C = TypeVar("_C")
 
 #: The service's largest append block (API 2022-11-02 and later).
 MAX_BLOCK_BYTES = 100 << 20
@@ -136,33 +140,24 @@ class AzureBlobStore:
         }
         self._container: ContainerClient
         if connection_string is not None:
-            _register_connection_string_secrets(connection_string)
-            service = BlobServiceClient.from_connection_string(connection_string, **options)
+            parsed = parse_connection_string(connection_string)
+            for secret in parsed.secrets:
+                register(secret)
+            endpoint, account = parsed.endpoint, parsed.account
+            _check_container(container)
+            service = _sdk_client(lambda: BlobServiceClient.from_connection_string(connection_string, **options))
             self._container = service.get_container_client(container)
-            self._where = f"{service.url.rstrip('/')}/{container}"
         else:
-            assert url is not None
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError("url must be the http(s) URL of a storage account or of a container")
-            has_sas = "sig=" in parts.query
-            if has_sas:
-                register(parts.query)
-            segments = [p for p in parts.path.split("/") if p]
-            # Emulators and IP endpoints carry the account as the first path segment.
-            account_segments = 1 if _path_style(parts.hostname or "") else 0
-            if len(segments) > account_segments + 1:
-                raise ValueError("url must name an account or a container, not a blob")
-            if len(segments) == account_segments + 1:
-                container = segments.pop()
-            base = urlunsplit((parts.scheme, parts.netloc, "/".join(["", *segments]), "", ""))
-            container_url = urlunsplit(
-                (parts.scheme, parts.netloc, "/".join(["", *segments, container]), parts.query, "")
-            )
+            endpoint, account, container, container_url, has_sas = _parse_url(url, container)
             if credential is None and not has_sas:
                 credential = _default_credential()
-            self._container = ContainerClient.from_container_url(container_url, credential=credential, **options)
-            self._where = f"{base.rstrip('/')}/{container}"
+            _register_credential_secrets(credential)
+            self._container = _sdk_client(
+                lambda: ContainerClient.from_container_url(container_url, credential=credential, **options)
+            )
+        self._where = f"{endpoint}/{container}"
+        self._account = account
+        guard_loggers()
         self.container = container
         self._blobs: dict[tuple[tuple[str, str], bytes], _Blob] = {}
         self._indexes: dict[tuple[str, str], int] = {}
@@ -183,8 +178,19 @@ class AzureBlobStore:
 
     @property
     def key(self) -> str:
-        """A stable name of this store, without secrets: spooled rows find their store by it."""
-        return f"azure:{self._where}"
+        """A stable name of this store, without secrets: spooled rows find their store by it.
+        Account and container, whatever the credential or endpoint used to reach them.
+
+        >>> AzureBlobStore.from_connection_string("UseDevelopmentStorage=true").key
+        'azure://devstoreaccount1/modeldata'
+        """
+        return f"azure://{self._account}/{self.container}"
+
+    @property
+    def former_keys(self) -> tuple[str, ...]:
+        """What modeltap 0.x called this store, so that chunks it spooled are still delivered.
+        (A SAS connection string's former key held its signature: it is not rebuilt.)"""
+        return (f"azure:{self._where}",)
 
     # -- appending ---------------------------------------------------------------------------
 
@@ -384,7 +390,10 @@ class AzureBlobStore:
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - sorted by _RequestError.of
-            raise _RequestError.of(exc, at) from None
+            error = _RequestError.of(exc, at)
+        # Raised outside the handler: the SDK's exception, whose message and response quote the
+        # request URL (SAS included), must not ride along as __context__.
+        raise error
 
     # -- the rest of the Store protocol ------------------------------------------------------
 
@@ -498,24 +507,101 @@ def backoff(attempt: int, first: float = 0.1, cap: float = 10.0) -> float:
     return random.uniform(first / 2, min(cap, first * 2 ** min(attempt, 30)))
 
 
-def _path_style(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return host == "localhost"
-    return True
-
-
 def _default_credential() -> Any:
     try:
         from azure.identity import DefaultAzureCredential  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError("an account URL without SAS needs azure-identity: pip install 'modeltap[azure]'") from exc
+    # What it may read from the environment: its errors must not quote any of it.
+    for name in _CREDENTIAL_ENVIRONMENT:
+        register(os.environ.get(name, ""))
+    guard_loggers()
     return DefaultAzureCredential()
 
 
-def _register_connection_string_secrets(connection_string: str) -> None:
-    for part in connection_string.split(";"):
-        key, _, value = part.partition("=")
-        if key.strip().lower() in ("accountkey", "sharedaccesssignature"):
-            register(value.strip())
+#: Variables azure-identity's EnvironmentCredential and the storage tools read secrets from.
+_CREDENTIAL_ENVIRONMENT = (
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_PASSWORD",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+)
+
+
+_SAS = re.compile(r"(?i)(^|&)sig=")
+_CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}|\$root")
+
+
+def _sas_signature(query: str) -> str:
+    return next((v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() == "sig"), "")
+
+
+def _parse_url(url: object, container: str) -> tuple[str, str, str, str, bool]:
+    """An account or container URL as (endpoint, account, container, container URL, has a SAS);
+    its query and password are registered as secrets, and errors never quote it."""
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str, got {type(url).__name__}")
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("url must be the http(s) URL of a storage account or of a container")
+    register(parts.query)
+    register(_sas_signature(parts.query))
+    netloc = _netloc(parts.netloc)
+    segments = [p for p in parts.path.split("/") if p]
+    # Emulators and IP endpoints carry the account as the first path segment.
+    account_segments = 1 if path_style(parts.hostname) else 0
+    if len(segments) > account_segments + 1:
+        raise ValueError("url must name an account or a container, not a blob")
+    if len(segments) == account_segments + 1:
+        container = segments.pop()
+    _check_container(container)
+    endpoint = urlunsplit((parts.scheme.lower(), netloc, "/".join(["", *segments]), "", "")).rstrip("/")
+    container_url = urlunsplit((parts.scheme, netloc, "/".join(["", *segments, container]), parts.query, ""))
+    return endpoint, account_of(endpoint), container, container_url, _SAS.search(parts.query) is not None
+
+
+def _netloc(netloc: str) -> str:
+    """``host[:port]`` of a URL; refused (never quoted) with a user or password, or a port that
+    is not a number (urllib's own error would quote it: a key with a ``/`` splits there)."""
+    if "@" in netloc:
+        raise ValueError("url must not carry a user name or password (user:password@host)")
+    _, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
+    if colon and not (port.isascii() and port.isdigit()):
+        raise ValueError("url has a port that is not a number")
+    return netloc
+
+
+def _check_container(container: object) -> None:
+    if not isinstance(container, str) or not _CONTAINER.fullmatch(container):
+        raise ValueError(
+            "container must be 3 to 63 lowercase letters, digits and single hyphens, starting and ending "
+            "with a letter or digit"
+        )
+
+
+def _register_credential_secrets(credential: Any) -> None:
+    """Marks the secrets of a credential object for redaction (a token credential holds none
+    of its own: its tokens only travel in headers, which are never logged unredacted)."""
+    if isinstance(credential, str):
+        register(credential)
+        register(_sas_signature(credential.lstrip("?")))
+    elif isinstance(credential, dict):
+        register(str(credential.get("account_key", "")))
+    for attr in ("named_key", "signature"):  # AzureNamedKeyCredential, AzureSasCredential
+        value = getattr(credential, attr, None)
+        if isinstance(value, tuple) and len(value) == 2:
+            register(str(value[1]))
+        elif isinstance(value, str):
+            register(value)
+            register(_sas_signature(value.lstrip("?")))
+
+
+def _sdk_client(make: Callable[[], _C]) -> _C:
+    """The SDK's client that ``make`` builds; its ValueErrors (``Invalid URL: <the URL>``) come
+    back redacted, without the original attached."""
+    try:
+        return make()
+    except ValueError as exc:
+        message = redact(str(exc))
+    raise ValueError(f"Azure Storage refused the store's settings: {message}")
