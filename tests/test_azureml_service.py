@@ -124,7 +124,7 @@ def test_without_a_config_map_the_environment_names_the_workspace(
         ),
         (
             json.dumps({"accountContext": {"subscriptionId": "s", "resourceGroupName": "r", "accountName": ".."}}),
-            "accountContext.accountName must not contain",
+            "accountContext.accountName must be one folder name",
         ),
         (
             json.dumps({"accountContext": {"subscriptionId": 7, "resourceGroupName": "r", "accountName": "w"}}),
