@@ -174,7 +174,7 @@ class LocalStore:
         begun = self._journaled(path)
         if begun is not None:
             start, end = begun
-            if start <= size < end:
+            if start < size < end:
                 logger.warning(
                     "%s ends in an append cut short (a writer was killed); cutting it back to its last whole append",
                     path,
