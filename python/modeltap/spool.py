@@ -39,6 +39,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ logger = logging.getLogger("modeltap.spool")
 
 _MAGIC = b"MTSPOOL2\n"
 #: The resume slot: ``<crc32 hex> <offset>@<file name>`` padded with spaces, ending in ``\n``.
-_SLOT = 2048 - len(_MAGIC)
+_SLOT = 1024 - len(_MAGIC)
 _PREFIX = len(_MAGIC) + _SLOT
 _MAX_META = 64 << 10
 _MAX_STORE_KEY = 2048
@@ -189,6 +190,8 @@ class Spool:
         self._listed_mtime = -1
         self._looked_at = 0.0
         self._listed_at = 0.0
+        # The uploader thread changes the index; stats() reads it from callers' threads.
+        self._lock = threading.RLock()
         self._refresh(force=True)
 
     def __repr__(self) -> str:
@@ -203,6 +206,10 @@ class Spool:
 
     def _refresh(self, *, force: bool = False) -> None:
         """Brings the index up to date with the folder, when another process may have changed it."""
+        with self._lock:
+            self._refresh_locked(force)
+
+    def _refresh_locked(self, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._looked_at < _LOOK_EVERY:
             return
@@ -256,12 +263,21 @@ class Spool:
         self._index(name, meta.destination, size)
 
     def _index(self, name: str, destination: Destination, size: int) -> None:
+        with self._lock:
+            self._forget(name)
+            self._index_locked(name, destination, size)
+
+    def _index_locked(self, name: str, destination: Destination, size: int) -> None:
         self._entries[name] = _Entry(destination, size)
         bisect.insort(self._queues.setdefault(destination, []), name)
         self._per_store[destination[0]] = self._per_store.get(destination[0], 0) + 1
         self._bytes += size
 
     def _forget(self, name: str) -> None:
+        with self._lock:
+            self._forget_locked(name)
+
+    def _forget_locked(self, name: str) -> None:
         entry = self._entries.pop(name, None)
         if entry is None:
             return
@@ -282,27 +298,32 @@ class Spool:
     def files(self) -> list[Path]:
         """Chunk files in the order they were spooled."""
         self._refresh()
-        return [self.directory / n for n in sorted(self._entries)]
+        with self._lock:
+            return [self.directory / n for n in sorted(self._entries)]
 
     def size(self) -> int:
         """Bytes of the chunks waiting."""
         self._refresh()
-        return self._bytes
+        with self._lock:
+            return self._bytes
 
     def census(self) -> dict[str, int]:
         """How many chunks wait for each store."""
         self._refresh()
-        return dict(self._per_store)
+        with self._lock:
+            return dict(self._per_store)
 
     def waiting(self, destination: Destination) -> bool:
         """Whether chunks wait for ``destination`` (new rows for it must queue behind them)."""
         self._refresh()
-        return destination in self._queues
+        with self._lock:
+            return destination in self._queues
 
     def destinations(self) -> list[Destination]:
         """Destinations with chunks waiting, the one with the oldest chunk first."""
         self._refresh()
-        return sorted(self._queues, key=lambda d: self._queues[d][0])
+        with self._lock:
+            return sorted(self._queues, key=lambda d: self._queues[d][0])
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -325,7 +346,6 @@ class Spool:
             return False
         name = name or self._new_name()
         self._write(name, blob)
-        self._forget(name)
         self._index(name, (store, folder, stem), len(blob))
         return True
 
@@ -362,10 +382,11 @@ class Spool:
         another process is delivering it (its successors then wait, to keep their order)."""
         self._refresh()
         while True:
-            queue = self._queues.get(destination)
-            if not queue:
-                return None
-            name = queue[0]
+            with self._lock:
+                queue = self._queues.get(destination)
+                if not queue:
+                    return None
+                name = queue[0]
             try:
                 fd = self._open(name, os.O_RDWR)
             except FileNotFoundError:
