@@ -133,6 +133,11 @@ class Deliveries:
             logger.info("modeltap: %d chunks wait in the spool %s", sum(waiting.values()), directory)
         return cls(spool)
 
+    def close(self) -> None:
+        """Lets go of the spool folder (once the uploader has stopped)."""
+        if self.spool is not None:
+            self.spool.close()
+
     def add_store(self, store: Store) -> None:
         self.stores.setdefault(store_key(store), store)
 
@@ -269,12 +274,15 @@ class Deliveries:
         store = self.stores[chunk.store]
         try:
             try:
+                # A chunk read back without a position has never been tried where it may have
+                # landed: this try need not look for it first.
+                earlier = chunk.resume
                 position = getattr(store, "position", None) if takes_resume(store) else None
-                if chunk.resume is None and position is not None:
+                if earlier is None and position is not None:
                     # Durable before the append: a process killed after it leaves the next one
                     # a place to look for the rows instead of appending them again.
                     self.spool.mark(chunk, position(chunk.folder, chunk.header, stem=chunk.stem))
-                _append(store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, resume=chunk.resume)
+                _append(store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, resume=earlier)
             except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
                 self._failed(store, chunk.folder, exc)
                 rest: bytes | None = getattr(exc, "rest", None)

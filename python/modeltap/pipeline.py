@@ -309,6 +309,7 @@ class Pipeline:
                 store.close()
             except Exception:
                 logger.exception("modeltap: %r failed to close", store)
+        self._deliveries.close()
         return not self._undelivered
 
     @property

@@ -198,9 +198,11 @@ class Spool:
         return f"Spool({str(self.directory)!r})"
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Closes the folder; what waits stays for the next process."""
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
     # -- the index ---------------------------------------------------------------------------
 
@@ -210,6 +212,8 @@ class Spool:
             self._refresh_locked(force)
 
     def _refresh_locked(self, force: bool) -> None:
+        if self._fd < 0:
+            return  # closed: the index says what was left
         now = time.monotonic()
         if not force and now - self._looked_at < _LOOK_EVERY:
             return
