@@ -57,7 +57,7 @@ _PREFIX = len(_MAGIC) + _SLOT
 _MAX_META = 64 << 10
 _MAX_STORE_KEY = 2048
 _SUFFIX = ".chunk"
-_NAME = re.compile(r"\A[0-9]{20}-[0-9]{1,10}-[0-9]{8}\.chunk\Z")
+_NAME = re.compile(r"\A[0-9]{20}-[0-9]{1,10}-[0-9]{8,20}\.chunk\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Folders of a stream: seven parts (subscription ... designation), then year, month, day[, hour].
 _FOLDER_PARTS = (10, 11)
@@ -461,6 +461,9 @@ class Spool:
         self._forget(name)
         try:
             self._move(name, "dead")
+        except OSError as exc:
+            self._ignored.add(name)  # not retried by this process ahead of the others
+            logger.error("modeltap: could not move %s to dead/ (%s); this process skips it", name, exc.strerror)
         finally:
             self.release(chunk)
         _log_dead(chunk.rows, chunk.folder, chunk.stem, reason, self.directory / "dead")

@@ -84,6 +84,7 @@ def drain(spool: str, spec: str, kill_after: int) -> None:
         store.append = append_then_die  # type: ignore[method-assign]
     deliveries = Deliveries.open(spool, 1 << 30)
     deliveries.add_store(store)
+    print("READY", flush=True)
     while deliveries.pending():
         deliveries.drain(now_or_never=True)
     store.flush()

@@ -313,9 +313,14 @@ class AzureBlobStore:
         """A resume token for the next append of rows with ``header`` to ``folder``: it lands
         at or after the returned position (or in a later blob of the folder), whoever appends."""
         with self._lock:
-            blob = self._blob((folder, stem), header)
-            if blob.length is None:
-                blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
+            try:
+                blob = self._blob((folder, stem), header)
+                if blob.length is None:
+                    blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
+            except _RequestError as exc:
+                if exc.kind == "auth":
+                    raise StoreAuthError(str(exc)) from None
+                raise StoreError(str(exc), retryable=exc.kind != "fatal") from None
             return _Pending(blob.name, blob.length).token()
 
     # -- blobs and headers -------------------------------------------------------------------

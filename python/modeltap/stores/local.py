@@ -6,6 +6,7 @@ import errno
 import hashlib
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,11 @@ else:  # pragma: no cover - no cross-process lock on Windows; one writer per fil
 #: Where each file's last append began and should end: a hidden folder at the root, which no
 #: reader's glob of ``*/*/.../data.csv`` or folder prefix reaches.
 JOURNAL_FOLDER = ".modeltap/appends"
-_JOURNAL_BYTES = 42
+#: New files are written here whole, then linked into place.
+TEMP_FOLDER = ".modeltap/tmp"
+#: ``<inode> <start> <end>\n``: the inode tells a record of this file from one of a deleted
+#: file that had the same path.
+_JOURNAL_BYTES = 63
 _SEARCH_WINDOW = 16 << 20
 
 _OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
@@ -146,6 +151,8 @@ class LocalStore:
             os.close(fd)
 
     def _append_to(self, path: Path, data: bytes, header: bytes, *, verified: bool) -> str:
+        if not path.exists() and self._create(path, header + data):
+            return "written"
         fd = os.open(path, _OPEN_FLAGS, 0o644)
         try:
             _lock(fd)
@@ -158,7 +165,7 @@ class LocalStore:
                 payload = data
             # Where this append starts, durable before it: a successor cuts back to it if this
             # writer dies half-way (a newline is not a row boundary inside a quoted field).
-            self._journal(path, size, size + len(payload))
+            self._journal(fd, path, size, size + len(payload))
             try:
                 _write_all(fd, payload)
             except BaseException:
@@ -168,10 +175,35 @@ class LocalStore:
         finally:
             os.close(fd)  # also releases the lock
 
+    def _create(self, path: Path, payload: bytes) -> bool:
+        """Makes ``path`` appear whole, header and rows (readers never see it empty or torn);
+        False when another writer made it first."""
+        temp_dir = self.root / TEMP_FOLDER
+        if not temp_dir.is_dir():
+            temp_dir.mkdir(parents=True, exist_ok=True)
+        temp = temp_dir / f"{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            try:
+                _write_all(fd, payload)
+            finally:
+                os.close(fd)
+            os.link(temp, path)  # never replaces: of two writers making it, one wins
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            # A file system without hard links, or no room: append in place instead.
+            logger.debug("%s: could not create it whole (%s); appending in place", path, exc)
+            return False
+        finally:
+            temp.unlink(missing_ok=True)
+        return True
+
     def _repair(self, fd: int, path: Path) -> int:
         """Cuts a torn append (its writer was killed) off the locked file ``fd``; its size after."""
-        size = os.fstat(fd).st_size
-        begun = self._journaled(path)
+        st = os.fstat(fd)
+        size = st.st_size
+        begun = self._journaled(path, st.st_ino)
         if begun is not None:
             start, end = begun
             if start < size < end:
@@ -196,24 +228,24 @@ class LocalStore:
         relative = path.relative_to(self.root).as_posix()
         return self.root / JOURNAL_FOLDER / hashlib.sha256(relative.encode(errors="surrogatepass")).hexdigest()[:40]
 
-    def _journaled(self, path: Path) -> tuple[int, int] | None:
+    def _journaled(self, path: Path, inode: int) -> tuple[int, int] | None:
         try:
             raw = self._journal_path(path).read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        fields = raw[:_JOURNAL_BYTES].split()
-        if len(raw) != _JOURNAL_BYTES or len(fields) != 2 or not all(f.isdigit() for f in fields):
+        fields = raw.split()
+        if len(raw) != _JOURNAL_BYTES or len(fields) != 3 or not all(f.isdigit() for f in fields):
             return None
-        start, end = int(fields[0]), int(fields[1])
-        return (start, end) if start <= end else None
+        ino, start, end = (int(f) for f in fields)
+        return (start, end) if ino == inode and start <= end else None
 
-    def _journal(self, path: Path, start: int, end: int) -> None:
+    def _journal(self, data_fd: int, path: Path, start: int, end: int) -> None:
         journal = self._journal_path(path)
         if not journal.parent.is_dir():
             journal.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(journal, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         try:
-            record = b"%020d %020d\n" % (start, end)
+            record = b"%020d %020d %020d\n" % (os.fstat(data_fd).st_ino, start, end)
             if os.pwrite(fd, record, 0) != len(record):
                 raise OSError(errno.EIO, f"short write to {journal}")
             if self.fsync:
