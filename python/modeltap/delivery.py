@@ -1,13 +1,17 @@
 """Getting sealed chunks into their stores: straight away when a store takes them, through the
-spool when it does not, and never out of order for a store.
+spool when it does not, and never out of order for a destination file.
 
 Runs on the uploader thread only. A chunk goes to the spool when its store raises, or when
-chunks of that store already wait there (so rows keep their order); the spool is drained in
-order, with backoff per store, between the encoder's outputs and at flush and close.
+chunks of its destination file (store, folder, stem) already wait there (so rows keep their
+order); the spool is drained in order per destination, with backoff per destination, between
+the encoder's outputs and at flush and close. A chunk that fails for good (see
+:func:`modeltap.stores.errors.is_permanent`) goes to the spool's ``dead/`` folder, counted as
+``rows_dropped["dead_letter"]``, and holds nothing else up.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import random
@@ -18,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modeltap.redact import guard_loggers, redact
-from modeltap.spool import Spool
+from modeltap.spool import Destination, Spool, SpooledChunk, SpoolRefused
 from modeltap.stores.base import Store
-from modeltap.stores.errors import StoreError
+from modeltap.stores.errors import StoreError, is_permanent
+from modeltap.stores.resume import count_rows
+from modeltap.stores.resume import parse as parse_resume
 
 logger = logging.getLogger("modeltap")
 
@@ -37,6 +43,17 @@ def _append(store: Store, folder: str, data: bytes, header: bytes, *, stem: str,
     if resume:
         extra["resume"] = resume
     return store.append(folder, data, header, **extra)
+
+
+def takes_resume(store: Store) -> bool:
+    """Whether ``store.append`` takes ``resume=`` (a user's store, or a subclass of ours that
+    overrides ``append``, may not): only then can a spooled chunk be looked for before it is
+    appended again."""
+    try:
+        parameters = inspect.signature(store.append).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "resume" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def default_spool_dir() -> Path:
@@ -63,6 +80,7 @@ class DeliveryCounters:
     rows_spooled: int = 0
     rows_dropped_store: int = 0
     rows_dropped_spool_full: int = 0
+    rows_dropped_dead_letter: int = 0
     store_errors: int = 0
     last_error: str | None = None
 
@@ -88,26 +106,38 @@ class Deliveries:
     spool: Spool | None
     counters: DeliveryCounters = field(default_factory=DeliveryCounters)
     stores: dict[str, Store] = field(default_factory=dict)
-    #: Chunks of each store known to wait in the spool (from this process and earlier ones).
-    waiting: dict[str, int] = field(default_factory=dict)
-    backoff: dict[str, _Backoff] = field(default_factory=dict)
+    #: Per destination file: a failing one waits without holding up the others.
+    backoff: dict[Destination, _Backoff] = field(default_factory=dict)
     unknown_reported: set[str] = field(default_factory=set)
+    #: Why there is no spool although one was asked for (a folder that is not private).
+    spool_error: str | None = None
 
     @classmethod
     def open(cls, spool_dir: str | os.PathLike[str] | None, spool_max_bytes: int) -> Deliveries:
+        """Deliveries through a spool in ``spool_dir``. A folder that cannot be used (not
+        private to this user, or not writable) is not used: collection goes on, what a store
+        does not take waits in memory, and ``stats()["spool_error"]`` says why."""
         if spool_max_bytes == 0:
             return cls(None)
         directory = Path(spool_dir) if spool_dir is not None else default_spool_dir()
         try:
             spool = Spool(directory, spool_max_bytes)
             spool.clean_temp()
-            waiting = spool.census()
         except OSError as exc:
-            logger.error("modeltap: cannot use %s as a spool (%s); undeliverable rows wait in memory", directory, exc)
-            return cls(None)
+            reason = exc.strerror if isinstance(exc, SpoolRefused) else f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "modeltap: not using %s as a spool: %s; rows a store does not take wait in memory", directory, reason
+            )
+            return cls(None, spool_error=str(reason))
+        waiting = spool.census()
         if waiting:
             logger.info("modeltap: %d chunks wait in the spool %s", sum(waiting.values()), directory)
-        return cls(spool, waiting=waiting)
+        return cls(spool)
+
+    def close(self) -> None:
+        """Lets go of the spool folder (once the uploader has stopped)."""
+        if self.spool is not None:
+            self.spool.close()
 
     def add_store(self, store: Store) -> None:
         guard_loggers()
@@ -127,23 +157,28 @@ class Deliveries:
         stem: str = "data",
     ) -> None:
         """Appends one chunk, or spools it; without a spool retries until the store takes it
-        (or ``give_up()`` says close() ran out of time)."""
+        (or ``give_up()`` says close() ran out of time). A chunk that can never be appended
+        goes to the dead-letter folder."""
         key = store_key(store)
-        if self.spool is not None and self.waiting.get(key):
+        if self.spool is not None and self.spool.waiting((key, folder, stem)):
             self._to_spool(key, folder, header, data, rows, None, stem)
             return
         delay = _RETRY_FIRST
         while True:
             try:
                 _append(store, folder, data, header, stem=stem)
-            except Exception as exc:  # noqa: BLE001 - any store failure is handled the same way
+            except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
                 self._failed(store, folder, exc)
+                rest: bytes | None = getattr(exc, "rest", None)
+                if rest is not None:
+                    left_rows = count_rows(rest)
+                    self._written(rows - left_rows, len(data) - len(rest))
+                    data, rows = rest, left_rows
+                if is_permanent(exc):
+                    self._dead_letter(key, folder, header, data, rows, stem, exc)
+                    return
                 if self.spool is not None:
-                    rest = getattr(exc, "rest", None)
-                    if rest is not None:
-                        self._written(rows - rest.count(b"\n"), len(data) - len(rest))
-                    left = data if rest is None else rest
-                    self._to_spool(key, folder, header, left, rows, getattr(exc, "resume", None), stem)
+                    self._to_spool(key, folder, header, data, rows, getattr(exc, "resume", None), stem)
                     return
                 if give_up():
                     self.counters.rows_dropped_store += rows
@@ -160,76 +195,129 @@ class Deliveries:
     ) -> None:
         assert self.spool is not None
         try:
-            stored = self.spool.put(key, folder, header, data, rows, resume, stem=stem)
-        except OSError as exc:
+            stored = self.spool.put(key, folder, header, data, rows, _usable(resume, folder, stem), stem=stem)
+        except (OSError, ValueError) as exc:
             stored = False
             logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
         if not stored:
             self.counters.rows_dropped_spool_full += rows
             logger.error(
-                "modeltap: dropped %d rows for %s: the store did not take them and the spool is full (%d bytes)",
+                "modeltap: dropped %d rows for %s: the store did not take them and the spool could not "
+                "(full at %d bytes, or failing)",
                 rows,
                 folder,
                 self.spool.max_bytes,
             )
             return
         self.counters.rows_spooled += rows
-        self.waiting[key] = self.waiting.get(key, 0) + 1
-        self.backoff.setdefault(key, _Backoff())
+
+    def _dead_letter(
+        self, key: str, folder: str, header: bytes, data: bytes, rows: int, stem: str, exc: BaseException
+    ) -> None:
+        """Rows no store will ever take: kept in the spool's ``dead/`` when there is one, and
+        counted as dropped either way."""
+        self.counters.rows_dropped_dead_letter += rows
+        reason = redact(f"{type(exc).__name__}: {exc}")
+        if self.spool is not None:
+            try:
+                self.spool.put_dead(key, folder, header, data, rows, stem, reason)
+                return
+            except (OSError, ValueError) as spool_exc:
+                logger.error("modeltap: could not keep undeliverable rows in the spool: %s", spool_exc)
+        logger.error(
+            "modeltap: dropped %d rows for %s/%s: they can never be delivered (%s)", rows, folder, stem, reason
+        )
 
     # -- the spool ---------------------------------------------------------------------------
 
     def drain(self, deadline: float | None = None, *, now_or_never: bool = False) -> None:
-        """Delivers spooled chunks in order until ``deadline`` (a short budget by default).
-        ``now_or_never`` ignores backoff (flush and close try once more)."""
-        if self.spool is None or not any(self.waiting.get(k) for k in self.stores):
-            if self.spool is not None and self.waiting and not self.unknown_reported.issuperset(self.waiting):
-                self._report_unknown()
+        """Delivers spooled chunks, in order per destination file, until ``deadline`` (a short
+        budget by default). ``now_or_never`` ignores backoff (flush and close try once more)."""
+        if self.spool is None:
             return
-        start = time.monotonic()
-        deadline = start + _DRAIN_BUDGET if deadline is None else deadline
+        destinations = self.spool.destinations()
+        if not destinations:
+            return
+        if any(d[0] not in self.stores and d[0] not in self.unknown_reported for d in destinations):
+            self._report_unknown(destinations)
         now = time.monotonic()
-        blocked = {
-            k for k in self.stores if not now_or_never and now < self.backoff.setdefault(k, _Backoff()).not_before
-        }
-        for chunk in self.spool.claim(lambda key: key in self.stores and key not in blocked):
-            now = time.monotonic()
-            if now >= deadline:
-                return
-            store = self.stores[chunk.store]
-            wait = self.backoff.setdefault(chunk.store, _Backoff())
+        deadline = now + _DRAIN_BUDGET if deadline is None else deadline
+        failing: set[str] = set()  # stores that just failed: their other files wait for the next pass
+        for destination in destinations:
+            key = destination[0]
+            if key not in self.stores or key in failing:
+                continue
+            wait = self.backoff.setdefault(destination, _Backoff())
+            if not now_or_never and now < wait.not_before:
+                continue
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    return
+                chunk = self.spool.claim_next(destination)
+                if chunk is None:
+                    break  # none left, or another process is delivering its oldest chunk
+                outcome = self._deliver_spooled(chunk)
+                if outcome == "transient":
+                    failing.add(key)
+                    logger.info(
+                        "modeltap: %r still fails; next try of its spooled rows for %s in %.1fs",
+                        self.stores[key],
+                        destination[1],
+                        wait.failed(now, _RETRY_MAX),
+                    )
+                    break
+                if outcome == "delivered":
+                    self.backoff.pop(destination, None)
+                    wait = self.backoff.setdefault(destination, _Backoff())
+
+    def _deliver_spooled(self, chunk: SpooledChunk) -> str:
+        """Appends one claimed chunk: ``delivered``, ``transient`` (it waits) or ``dead``."""
+        assert self.spool is not None
+        store = self.stores[chunk.store]
+        try:
             try:
-                _append(store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, resume=chunk.resume)
-            except Exception as exc:  # noqa: BLE001 - any store failure is handled the same way
-                blocked.add(chunk.store)
+                # A chunk read back without a position has never been tried where it may have
+                # landed: this try need not look for it first.
+                earlier = chunk.resume
+                position = getattr(store, "position", None) if takes_resume(store) else None
+                if earlier is None and position is not None:
+                    # Durable before the append: a process killed after it leaves the next one
+                    # a place to look for the rows instead of appending them again.
+                    self.spool.mark(chunk, position(chunk.folder, chunk.header, stem=chunk.stem))
+                _append(store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, resume=earlier)
+            except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
                 self._failed(store, chunk.folder, exc)
                 rest: bytes | None = getattr(exc, "rest", None)
-                resume: str | None = getattr(exc, "resume", None)
-                if rest is not None or resume != chunk.resume:
-                    left = chunk.data if rest is None else rest
-                    if rest is not None:
-                        self._written(chunk.rows - rest.count(b"\n"), len(chunk.data) - len(rest))
-                    self.spool.update(chunk, left, rest.count(b"\n") if rest is not None else chunk.rows, resume)
-                cap = 300.0 if isinstance(exc, StoreError) and not exc.retryable else _RETRY_MAX
-                logger.info(
-                    "modeltap: %r still fails; next try of its spooled rows in %.1fs", store, wait.failed(now, cap)
-                )
-                continue
-            self.spool.done(chunk)
+                resume: str | None = getattr(exc, "resume", None) or chunk.resume
+                if rest is not None:
+                    rows = count_rows(rest)
+                    self._written(chunk.rows - rows, len(chunk.data) - len(rest))
+                    self.spool.update(chunk, rest, rows, _usable(resume, chunk.folder, chunk.stem))
+                    return "transient"  # the rest is tried (and, if it fails for good, buried) next
+                if is_permanent(exc):
+                    self.counters.rows_dropped_dead_letter += chunk.rows
+                    self.spool.bury(chunk, redact(f"{type(exc).__name__}: {exc}"))
+                    return "dead"
+                usable = _usable(resume, chunk.folder, chunk.stem)
+                if usable is not None and usable != chunk.resume:
+                    self.spool.mark(chunk, usable)
+                return "transient"
             self._written(chunk.rows, len(chunk.data))
-            self.waiting[chunk.store] = max(0, self.waiting.get(chunk.store, 0) - 1)
-            self.backoff[chunk.store] = _Backoff()
-            if not self.waiting[chunk.store]:
-                logger.info("modeltap: delivered every spooled chunk of %r", store)
-        # Recount from the folder: other processes sharing it may have added or delivered chunks.
-        self.waiting = {k: v for k, v in self.spool.census().items()}
+            self.spool.done(chunk)
+            return "delivered"
+        finally:
+            self.spool.release(chunk)
 
     def pending(self) -> int:
         """Chunks of this process's stores that wait in the spool."""
-        return sum(self.waiting.get(k, 0) for k in self.stores)
+        if self.spool is None:
+            return 0
+        census = self.spool.census()
+        return sum(census.get(k, 0) for k in self.stores)
 
-    def _report_unknown(self) -> None:
-        for key in self.waiting:
+    def _report_unknown(self, destinations: list[Destination]) -> None:
+        for key, _, _ in destinations:
             if key not in self.stores and key not in self.unknown_reported:
                 self.unknown_reported.add(key)
                 logger.warning(
@@ -247,7 +335,20 @@ class Deliveries:
         self.counters.store_errors += 1
         message = redact(f"{type(exc).__name__}: {exc}")
         self.counters.last_error = message
-        retryable = not isinstance(exc, StoreError) or exc.retryable
         # Loud for what needs a person (bad credentials, refused requests), quiet for weather.
-        log = logger.warning if retryable else logger.error
+        needs_a_person = is_permanent(exc) or (isinstance(exc, StoreError) and not exc.retryable)
+        log = logger.error if needs_a_person else logger.warning
         log("modeltap: %r did not take rows for %s: %s", store, folder, message)
+
+
+def _usable(resume: str | None, folder: str, stem: str) -> str | None:
+    """A store's resume token, if it names a file of this destination (a user's store may make
+    its own kind, which the spool cannot keep: those rows are then looked for nowhere)."""
+    if resume is None:
+        return None
+    try:
+        parse_resume(resume, folder, stem)
+    except (TypeError, ValueError):
+        logger.warning("modeltap: a resume token the spool cannot keep; an unknown outcome may repeat rows")
+        return None
+    return resume

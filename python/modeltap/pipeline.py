@@ -338,6 +338,7 @@ class Pipeline:
                 store.close()
             except Exception:
                 logger.exception("modeltap: %r failed to close", store)
+        self._deliveries.close()
         self.finished = True
         return not self._undelivered
 
@@ -352,19 +353,30 @@ class Pipeline:
                 self._core.stats(),
                 self._deliveries.counters,
                 self._deliveries.pending(),
-                0 if spool is None else spool.damaged,
+                _SpoolCounts() if spool is None else _SpoolCounts(spool.damaged, spool.rejected, spool.dead_letter),
+                self._deliveries.spool_error,
                 self._core.failure,
             )
 
 
 def idle_stats() -> dict[str, Any]:
     """The counters before any pipeline has run: all zero."""
-    return _stats(defaultdict(int), DeliveryCounters(), 0, 0, None)
+    return _stats(defaultdict(int), DeliveryCounters(), 0, _SpoolCounts(), None, None)
 
 
 #: Values of stats() that describe the present, not a count since start: not carried over.
 _GAUGES = frozenset(
-    ("queue_depth", "queue_capacity", "queue_bytes", "open_chunks", "open_bytes", "spool_chunks", "spool_damaged")
+    (
+        "queue_depth",
+        "queue_capacity",
+        "queue_bytes",
+        "open_chunks",
+        "open_bytes",
+        "spool_chunks",
+        "spool_damaged",
+        "spool_rejected",
+        "spool_dead_letter",
+    )
 )
 
 
@@ -381,8 +393,22 @@ def add_counters(live: dict[str, Any], retired: dict[str, Any]) -> dict[str, Any
     return out
 
 
+@dataclass(frozen=True)
+class _SpoolCounts:
+    """Files the spool set aside: unreadable, not a file, undeliverable."""
+
+    damaged: int = 0
+    rejected: int = 0
+    dead_letter: int = 0
+
+
 def _stats(
-    native: Mapping[str, int], c: DeliveryCounters, spool_chunks: int, spool_damaged: int, failure: str | None
+    native: Mapping[str, int],
+    c: DeliveryCounters,
+    spool_chunks: int,
+    spool: _SpoolCounts,
+    spool_error: str | None,
+    failure: str | None,
 ) -> dict[str, Any]:
     return {
         "rows_collected": native["rows_collected"],
@@ -393,6 +419,7 @@ def _stats(
             "encoder": native["rows_dropped_encoder"],
             "store": c.rows_dropped_store,
             "spool_full": c.rows_dropped_spool_full,
+            "dead_letter": c.rows_dropped_dead_letter,
         },
         "rows_disabled": native["rows_disabled"],
         "rows_sampled_out": native["rows_sampled_out"],
@@ -410,7 +437,10 @@ def _stats(
         "open_bytes": native["open_bytes"],
         "rows_spooled": c.rows_spooled,
         "spool_chunks": spool_chunks,
-        "spool_damaged": spool_damaged,
+        "spool_damaged": spool.damaged,
+        "spool_rejected": spool.rejected,
+        "spool_dead_letter": spool.dead_letter,
+        "spool_error": spool_error,
         "store_errors": c.store_errors,
         "last_store_error": c.last_error,
         "encoder_error": failure,

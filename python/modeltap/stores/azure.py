@@ -30,6 +30,7 @@ from modeltap.layout import CONTAINER, file_name, parse_file_index
 from modeltap.redact import guard_loggers, redact, register
 from modeltap.stores.base import StoredFile
 from modeltap.stores.errors import StoreAuthError, StoreError
+from modeltap.stores.resume import holds_rows
 from modeltap.stores.spec import account_of, parse_connection_string, path_style
 
 if TYPE_CHECKING:
@@ -274,8 +275,9 @@ class AzureBlobStore:
         return blob.name
 
     def _landed(self, pending: _Pending, piece: bytes) -> tuple[bool, tuple[int, int] | None]:
-        """Whether ``piece`` is in ``pending.blob`` at or after ``pending.offset``, and the
-        blob's length and block count as seen (None when it does not exist)."""
+        """Whether ``piece`` is in ``pending.blob`` at or after ``pending.offset`` (or in a blob
+        of the same folder after it, when that one filled up meanwhile), and the pending blob's
+        length and block count as seen (None when it does not exist)."""
         client = self._container.get_blob_client(pending.blob)
         try:
             seen = self._properties(client)
@@ -283,17 +285,49 @@ class AzureBlobStore:
             if exc.code == "BlobNotFound":
                 return False, None
             raise
-        length = seen[0]
-        start = pending.offset
+        if self._search(client, seen[0], pending.offset, piece):
+            return True, seen
+        folder, _, file = pending.blob.rpartition("/")
+        stem = file.split(".", 1)[0]
+        index = parse_file_index(file, stem)
+        while index is not None:
+            index += 1
+            later = self._container.get_blob_client(f"{folder}/{file_name(index, stem)}")
+            try:
+                length, _ = self._properties(later)
+            except _RequestError as exc:
+                if exc.code == "BlobNotFound":
+                    break
+                raise
+            if self._search(later, length, 0, piece):
+                return True, seen
+        return False, seen
+
+    def _search(self, client: BlobClient, length: int, offset: int, piece: bytes) -> bool:
+        start = offset
         while start + len(piece) <= length:
             end = min(length, start + max(_SEARCH_WINDOW, 2 * len(piece)))
-            if _holds_rows(self._read(client, start, end - start), piece, at_row_start=start == pending.offset):
-                logger.info("%r: an append whose outcome was unknown had landed in %s", self, pending.blob)
-                return True, seen
+            if holds_rows(self._read(client, start, end - start), piece, at_row_start=start == offset):
+                logger.info("%r: an append whose outcome was unknown had landed in %s", self, client.blob_name)
+                return True
             if end == length:
                 break
             start = end - len(piece)  # a match across the seam starts in this window
-        return False, seen
+        return False
+
+    def position(self, folder: str, header: bytes, *, stem: str = "data") -> str:
+        """A resume token for the next append of rows with ``header`` to ``folder``: it lands
+        at or after the returned position (or in a later blob of the folder), whoever appends."""
+        with self._lock:
+            try:
+                blob = self._blob((folder, stem), header)
+                if blob.length is None:
+                    blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
+            except _RequestError as exc:
+                if exc.kind == "auth":
+                    raise StoreAuthError(str(exc)) from None
+                raise StoreError(str(exc), retryable=exc.kind != "fatal") from None
+            return _Pending(blob.name, blob.length).token()
 
     # -- blobs and headers -------------------------------------------------------------------
 
@@ -461,16 +495,6 @@ class _RequestError(StoreError):
             return cls("fatal", message, code)
         # Connection refused, resets, timeouts, truncated bodies: the request may have landed.
         return cls("unknown", message, code, at)
-
-
-def _holds_rows(window: bytes, piece: bytes, *, at_row_start: bool) -> bool:
-    """Whether ``piece`` (whole rows) appears in ``window`` starting at a row boundary."""
-    i = window.find(piece)
-    while i >= 0:
-        if (i == 0 and at_row_start) or (i > 0 and window[i - 1] == 0x0A):
-            return True
-        i = window.find(piece, i + 1)
-    return False
 
 
 def split_rows(data: bytes, limit: int) -> list[bytes]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from modeltap.layout import file_name
 from modeltap.stores.base import StoredFile
+from modeltap.stores.resume import holds_rows
+from modeltap.stores.resume import parse as parse_resume
+from modeltap.stores.resume import token as resume_token
 
 logger = logging.getLogger("modeltap.stores.local")
 
@@ -27,6 +33,16 @@ else:  # pragma: no cover - no cross-process lock on Windows; one writer per fil
         return None
 
 
+#: Where each file's last append began and should end: a hidden folder at the root, which no
+#: reader's glob of ``*/*/.../data.csv`` or folder prefix reaches.
+JOURNAL_FOLDER = ".modeltap/appends"
+#: New files are written here whole, then linked into place.
+TEMP_FOLDER = ".modeltap/tmp"
+#: ``<inode> <start> <end>\n``: the inode tells a record of this file from one of a deleted
+#: file that had the same path.
+_JOURNAL_BYTES = 63
+_SEARCH_WINDOW = 16 << 20
+
 _OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -35,7 +51,9 @@ class LocalStore:
 
     Several processes can append to the same files: each append holds an exclusive lock on the
     file, so rows never interleave and only the first writer writes the header. A failed write
-    is cut back off the file, so a file never ends in half a row.
+    is cut back off the file; before each append its start is recorded (fsynced) under
+    ``<root>/.modeltap/``, so the next writer cuts back an append whose writer was killed
+    half-way: later rows always start on a row boundary.
 
     >>> store = LocalStore("./modeldata")
     """
@@ -58,11 +76,18 @@ class LocalStore:
         """A stable name of this store: spooled rows find their store by it."""
         return f"local:{self.root.resolve()}"
 
-    def append(self, folder: str, data: bytes, header: bytes, *, stem: str = "data") -> str:
-        """Appends rows to ``<root>/<folder>/<stem>.csv``, writing ``header`` first in a new file."""
+    def append(self, folder: str, data: bytes, header: bytes, *, stem: str = "data", resume: str | None = None) -> str:
+        """Appends rows to ``<root>/<folder>/<stem>.csv``, writing ``header`` first in a new file.
+
+        ``resume`` (from :meth:`position`, taken before an earlier try whose outcome is
+        unknown, such as one a killed process made) looks for the rows first: when they are
+        there, nothing is written again."""
         directory = self.root / folder
         if not directory.is_dir():
             self._make_dirs(directory)
+        found = None if resume is None else self._find(folder, stem, resume, data)
+        if found is not None:
+            return found
         key = (f"{folder}/{stem}", header)
         index = 0
         target = self._verified.get(key)
@@ -77,21 +102,70 @@ class LocalStore:
             target = None
             index += 1
 
+    def position(self, folder: str, header: bytes, *, stem: str = "data") -> str:
+        """A resume token for the next append of rows with ``header`` to ``folder``: it lands
+        at or after the returned position, whichever writer appends first."""
+        directory = self.root / folder
+        key = (f"{folder}/{stem}", header)
+        index = 0
+        target = self._verified.get(key)
+        while True:
+            path = target or directory / file_name(index, stem)
+            relative = f"{folder}/{path.name}"
+            try:
+                fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+            except FileNotFoundError:
+                return resume_token(0, relative)
+            try:
+                _lock(fd)
+                size = self._repair(fd, path)
+                if size == 0 or target is not None or os.pread(fd, len(header), 0) == header:
+                    return resume_token(size, relative)
+            finally:
+                os.close(fd)
+            target = None
+            index += 1
+
+    def _find(self, folder: str, stem: str, resume: str, data: bytes) -> str | None:
+        """The file where ``data`` landed at or after the position of ``resume``; None if it did not."""
+        offset, relative = parse_resume(resume, folder, stem)
+        path = self.root / relative
+        try:
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return None
+        try:
+            _lock(fd)
+            size = self._repair(fd, path)
+            start = offset
+            while start + len(data) <= size:
+                end = min(size, start + max(_SEARCH_WINDOW, 2 * len(data)))
+                if holds_rows(os.pread(fd, end - start, start), data, at_row_start=start == offset):
+                    logger.info("%s already holds rows an earlier try appended; not appending them again", path)
+                    return str(path)
+                if end == size:
+                    break
+                start = end - len(data)  # a match across the seam starts in this window
+            return None
+        finally:
+            os.close(fd)
+
     def _append_to(self, path: Path, data: bytes, header: bytes, *, verified: bool) -> str:
+        if not path.exists() and self._create(path, header + data):
+            return "written"
         fd = os.open(path, _OPEN_FLAGS, 0o644)
         try:
             _lock(fd)
-            size = os.fstat(fd).st_size
+            size = self._repair(fd, path)
             if size == 0:
                 payload = header + data
             else:
                 if not verified and os.pread(fd, len(header), 0) != header:
                     return "other header"
                 payload = data
-                if os.pread(fd, 1, size - 1) != b"\n":
-                    # A writer died mid-row: end that row so ours start on a line of their own.
-                    logger.warning("%s ended in a partial row (a writer was killed); starting a new line", path)
-                    payload = b"\n" + payload
+            # Where this append starts, durable before it: a successor cuts back to it if this
+            # writer dies half-way (a newline is not a row boundary inside a quoted field).
+            self._journal(fd, path, size, size + len(payload))
             try:
                 _write_all(fd, payload)
             except BaseException:
@@ -100,6 +174,84 @@ class LocalStore:
             return "written"
         finally:
             os.close(fd)  # also releases the lock
+
+    def _create(self, path: Path, payload: bytes) -> bool:
+        """Makes ``path`` appear whole, header and rows (readers never see it empty or torn);
+        False when another writer made it first."""
+        temp_dir = self.root / TEMP_FOLDER
+        if not temp_dir.is_dir():
+            temp_dir.mkdir(parents=True, exist_ok=True)
+        temp = temp_dir / f"{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            try:
+                _write_all(fd, payload)
+            finally:
+                os.close(fd)
+            os.link(temp, path)  # never replaces: of two writers making it, one wins
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            # A file system without hard links, or no room: append in place instead.
+            logger.debug("%s: could not create it whole (%s); appending in place", path, exc)
+            return False
+        finally:
+            temp.unlink(missing_ok=True)
+        return True
+
+    def _repair(self, fd: int, path: Path) -> int:
+        """Cuts a torn append (its writer was killed) off the locked file ``fd``; its size after."""
+        st = os.fstat(fd)
+        size = st.st_size
+        begun = self._journaled(path, st.st_ino)
+        if begun is not None:
+            start, end = begun
+            if start < size < end:
+                logger.warning(
+                    "%s ends in an append cut short (a writer was killed); cutting it back to its last whole append",
+                    path,
+                )
+                os.ftruncate(fd, start)
+                if self.fsync:
+                    os.fsync(fd)
+                return start
+            if size == end:
+                return size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # Not written through the journal (or it was lost): end that row at least.
+            logger.warning("%s ended in a partial row (a writer was killed); starting a new line", path)
+            _write_all(fd, b"\n")
+            size += 1
+        return size
+
+    def _journal_path(self, path: Path) -> Path:
+        relative = path.relative_to(self.root).as_posix()
+        return self.root / JOURNAL_FOLDER / hashlib.sha256(relative.encode(errors="surrogatepass")).hexdigest()[:40]
+
+    def _journaled(self, path: Path, inode: int) -> tuple[int, int] | None:
+        try:
+            raw = self._journal_path(path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        fields = raw.split()
+        if len(raw) != _JOURNAL_BYTES or len(fields) != 3 or not all(f.isdigit() for f in fields):
+            return None
+        ino, start, end = (int(f) for f in fields)
+        return (start, end) if ino == inode and start <= end else None
+
+    def _journal(self, data_fd: int, path: Path, start: int, end: int) -> None:
+        journal = self._journal_path(path)
+        if not journal.parent.is_dir():
+            journal.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(journal, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            record = b"%020d %020d %020d\n" % (os.fstat(data_fd).st_ino, start, end)
+            if os.pwrite(fd, record, 0) != len(record):
+                raise OSError(errno.EIO, f"short write to {journal}")
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _make_dirs(self, directory: Path) -> None:
         missing = []
