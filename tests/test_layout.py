@@ -55,7 +55,7 @@ def test_the_whole_path_must_fit_a_blob_name(store: modeltap.LocalStore) -> None
     with pytest.raises(ValueError, match=f"a blob name takes at most {MAX_BLOB_NAME}"):
         modeltap.Collector(parts[0], "inputs", service=parts[1], workspace="/".join(parts[1:]))
     with pytest.raises(ValueError, match="a blob name takes at most"):
-        ModelDataCollector("m" * 200, workspace="/".join(parts[1:]), collection_name="c" * 200)
+        ModelDataCollector("m" * 200, workspace="/".join(parts[1:]), collection_name="c" * 200, file_names="v1")
 
 
 def test_the_longest_names_that_fit_are_written(tmp_path: Path, azure_store: AzureBlobStore) -> None:

@@ -75,7 +75,7 @@ def check_folder(folder: object, what: str = "folder", stem: str = "data") -> st
     parts = folder.split("/")
     for i, part in enumerate(parts):
         check_part(part, f"{what} part {i + 1}")
-    check_part(stem, "file name")
+    check_stem(stem)
     longest = len(folder) + 1 + len(file_name(10**_MAX_INDEX_DIGITS - 1, stem))
     if longest > MAX_BLOB_NAME:
         raise ValueError(
@@ -83,8 +83,19 @@ def check_folder(folder: object, what: str = "folder", stem: str = "data") -> st
         )
     if len(parts) + 1 > MAX_SEGMENTS:
         raise ValueError(f"{what} has {len(parts)} parts; a blob name takes at most {MAX_SEGMENTS} segments")
-    check_part(file_name(10**_MAX_INDEX_DIGITS - 1, stem), "file name")
     return folder
+
+
+def check_stem(stem: object, what: str = "file name") -> str:
+    """A file stem (files are ``<stem>.csv``, ``<stem>.1.csv``, ...) whose every file name,
+    rolled-over ones included, is one name a store can write.
+
+    >>> check_stem("data")
+    'data'
+    """
+    stem = check_part(stem, what)
+    check_part(file_name(10**_MAX_INDEX_DIGITS - 1, stem), what)
+    return stem
 
 
 def _show(value: str) -> str:

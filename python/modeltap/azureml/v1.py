@@ -26,7 +26,7 @@ import numpy as np
 from modeltap import columns
 from modeltap.azureml.service import resolve
 from modeltap.collector import Collector
-from modeltap.layout import FILE_STEM
+from modeltap.layout import FILE_STEM, check_stem
 
 DESIGNATIONS = ("inputs", "predictions", "labels", "signals", "general")
 
@@ -104,7 +104,8 @@ class ModelDataCollector:
         self.service_name = context.service
         self.data_collector_storage_path = context.storage_path
         self.designation = designation
-        self.collection_name = collection_name
+        # A file name under file_names="v1": refused now, whichever naming this process uses.
+        self.collection_name = check_stem(collection_name, "collection_name")
         self._file_stem = _file_stem(designation, collection_name, file_names)
         self.filename = f"{self._file_stem}.csv"
         self.hour_boundary = os.environ.get("AML_MODEL_DC_BOUNDARY") == "hour"
