@@ -140,7 +140,10 @@ class Collector(_native.StreamHandle):
             columns, labels = tabular.from_dataframe(data, self._spec.names, copy)
             self._adopt_names(labels)
         elif isinstance(data, Mapping):
-            columns, labels = tabular.from_mapping(data)
+            columns, labels = tabular.from_mapping(data, self._spec.names, copy)
+            self._adopt_names(labels)
+        elif isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping):
+            columns, labels = tabular.from_records(data, self._spec.names)
             self._adopt_names(labels)
         elif isinstance(data, (list, tuple)):
             columns = tabular.from_sequence(data, self._ncols)
