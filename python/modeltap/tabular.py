@@ -68,8 +68,9 @@ def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
     if isinstance(dtype, np.dtype) and dtype.kind == "m":
         raise TypeError(f"column {name!r} holds timedeltas (dtype {dtype}); collect() does not take them: {_TIMEDELTA_HINT}")
     if getattr(dtype, "tz", None) is not None:
-        # Aware timestamps: as UTC, marked so that the core writes them with a Z.
-        naive = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(copy=copy)
+        # Aware timestamps: their UTC values (pandas' own memory: tz_convert(None) is a view),
+        # marked so that the core writes them with a Z.
+        naive = series.dt.tz_convert(None).to_numpy(copy=copy)
         return utc(np.asarray(naive))
     # Strings, categories, nullable ints/bools/floats: the values as Python objects (ints to
     # the last digit), missing values as None (empty fields).
