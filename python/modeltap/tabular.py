@@ -66,7 +66,9 @@ def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
     if isinstance(dtype, np.dtype) and dtype.kind in "biufM":
         return np.asarray(series.to_numpy(copy=copy))
     if isinstance(dtype, np.dtype) and dtype.kind == "m":
-        raise TypeError(f"column {name!r} holds timedeltas (dtype {dtype}); collect() does not take them: {_TIMEDELTA_HINT}")
+        raise TypeError(
+            f"column {name!r} holds timedeltas (dtype {dtype}); collect() does not take them: {_TIMEDELTA_HINT}"
+        )
     if getattr(dtype, "tz", None) is not None:
         # Aware timestamps: their UTC values (pandas' own memory: tz_convert(None) is a view),
         # marked so that the core writes them with a Z.
@@ -106,7 +108,9 @@ def from_records(rows: Sequence[Mapping[Any, Any]], names: Sequence[str] | None)
     keys = list(rows[0])
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            raise TypeError(f"row {i} is a {type(row).__name__}, but row 0 is a dict: rows are all dicts or all sequences")
+            raise TypeError(
+                f"row {i} is a {type(row).__name__}, but row 0 is a dict: rows are all dicts or all sequences"
+            )
         if len(row) != len(keys) or any(k not in row for k in keys):
             raise ValueError(f"row {i} has the keys {sorted(map(str, row))}, row 0 has {sorted(labels)}")
     positions = _positions(labels, names)

@@ -2,7 +2,9 @@
 
 use std::ptr::read_unaligned;
 
-use super::{write_bool, write_datetime64, write_datetime64_utc, write_f16, write_f32, write_f64, write_int, write_ucs4};
+use super::{
+    write_bool, write_datetime64, write_datetime64_utc, write_f16, write_f32, write_f64, write_int, write_ucs4,
+};
 use crate::batch::{Batch, Column, Kind, View};
 
 /// Writes the values of `row`.
@@ -146,10 +148,13 @@ mod tests {
                 col(ucs.as_ptr(), Kind::Unicode(2)),
             ],
         };
-        assert_eq!(rows(&b), [
+        assert_eq!(
+            rows(&b),
+            [
                 "True,1970-01-01T00:00:00,1970-01-01T00:00:00Z,\"a,b\",é",
                 "False,1970-01-02T00:00:00,1970-01-02T00:00:00Z,,xy"
-            ]);
+            ]
+        );
     }
 
     #[test]

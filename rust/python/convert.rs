@@ -65,10 +65,7 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
     if let Some((r, c, u)) = unsafe { view.first_invalid_ucs4(rows, cols) } {
         return Err(invalid_code_point(c, Some(r), u));
     }
-    Ok(Some(Converted {
-        batch: Batch::Block { view, rows, cols },
-        owner: Some(arr.into_any().unbind()),
-    }))
+    Ok(Some(Converted { batch: Batch::Block { view, rows, cols }, owner: Some(arr.into_any().unbind()) }))
 }
 
 /// (rows, columns) of an array shape: a 1-D array is one row, unless the stream has a single
@@ -165,7 +162,11 @@ fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
                 None => return Err(unsupported(&dtype.to_string(), "a datetime64 without a unit")),
             }
         }
-        (b'm', _) => return Err(PyTypeError::new_err(format!("collect() cannot take timedeltas (dtype {dtype}); {TIMEDELTA_HINT}"))),
+        (b'm', _) => {
+            return Err(PyTypeError::new_err(format!(
+                "collect() cannot take timedeltas (dtype {dtype}); {TIMEDELTA_HINT}"
+            )))
+        }
         (b'c', _) => return Err(unsupported(&dtype.to_string(), "complex values")),
         (b'U', _) => return Err(unsupported(&dtype.to_string(), "zero-width strings")),
         _ => return Err(unsupported(&dtype.to_string(), "this dtype")),
