@@ -142,7 +142,7 @@ class Collector(_native.StreamHandle):
         elif isinstance(data, Mapping):
             columns, labels = tabular.from_mapping(data, self._spec.names, copy)
             self._adopt_names(labels)
-        elif isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping):
+        elif isinstance(data, (list, tuple)) and tabular.is_records(data):
             columns, labels = tabular.from_records(data, self._spec.names)
             self._adopt_names(labels)
         elif isinstance(data, (list, tuple)):

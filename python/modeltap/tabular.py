@@ -54,7 +54,7 @@ def _single_block(frame: Any, copy: bool) -> np.ndarray | None:
     if blocks is None or len(blocks) != 1 or frame.shape[1] == 0:
         return None
     # Nullable (masked) columns are one block each too, but to_numpy() makes floats of them.
-    dtype = frame.dtypes.iloc[0]
+    dtype = getattr(blocks[0], "dtype", None)
     if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf":
         return None
     values = frame.to_numpy(copy=copy)
@@ -100,6 +100,15 @@ def from_mapping(data: Mapping[Any, Any], names: Sequence[str] | None, copy: boo
             "column as a sequence, or one value per column for a single row"
         )
     return [_mapped_column(values[i], labels[i], copy) for i in positions], [labels[i] for i in positions]
+
+
+def is_records(rows: Sequence[Any]) -> bool:
+    """Whether a list is of dicts (records) rather than of rows or values."""
+    if not rows:
+        return False
+    first = rows[0]
+    # The Mapping check (an ABC: slow) only for what is not a plain row.
+    return type(first) is dict or (not isinstance(first, (list, tuple, np.ndarray)) and isinstance(first, Mapping))
 
 
 def from_records(rows: Sequence[Mapping[Any, Any]], names: Sequence[str] | None) -> tuple[Columns, list[str]]:
@@ -153,7 +162,7 @@ def from_sequence(data: Sequence[Any], ncols: int) -> Columns:
     for i, row in enumerate(rows):
         if _is_scalar(row):
             raise TypeError(f"row {i} is a {type(row).__name__}, but the rows before it are sequences")
-        if isinstance(row, Mapping):
+        if not isinstance(row, (list, tuple)) and isinstance(row, Mapping):  # the ABC check is slow
             raise TypeError(f"row {i} is a dict, but row 0 is not: rows are all dicts or all sequences")
         n = len(row)
         if width is None:
