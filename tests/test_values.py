@@ -214,6 +214,8 @@ def test_one_spelling_per_instant(store: modeltap.LocalStore) -> None:
         [[instant]],
         {"v": [instant.tz_convert("America/New_York")]},
         [{"v": instant.to_pydatetime()}],
+        {"v": instant.to_pydatetime()},
+        pd.Series([instant], dtype=object, name="v"),
     ]
     fields = {collect_one(store, d).decode().splitlines()[1].split(",")[0] for d in doors}
     assert fields == {"2024-01-01T00:00:00.000001Z"}
@@ -253,9 +255,14 @@ def test_nullable_one_column_frame_is_exact(store: modeltap.LocalStore) -> None:
     assert [line.split(",")[0] for line in raw.decode().splitlines()[1:]] == ["True", ""]
 
 
-def test_ints_mixed_with_floats_keep_their_digits(store: modeltap.LocalStore) -> None:
-    raw = collect_one(store, [[2**53 + 1], [0.5]])
-    assert [line.split(",")[0] for line in raw.decode().splitlines()[1:]] == [str(2**53 + 1), "0.5"]
+@pytest.mark.parametrize(
+    "column",
+    [[2**53 + 1, 0.5], [2**63, 1], [-1, 2**64 - 1], [2**70, -(2**70), 0], [True, 2**63]],
+    ids=["with floats", "beyond int64", "int64 and uint64", "beyond 64 bits", "with bools"],
+)
+def test_python_ints_keep_their_digits(store: modeltap.LocalStore, column: list[Any]) -> None:
+    raw = collect_one(store, [[v] for v in column])
+    assert [line.split(",")[0] for line in raw.decode().splitlines()[1:]] == [str(v) for v in column]
 
 
 @pytest.mark.parametrize(

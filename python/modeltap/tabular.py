@@ -180,11 +180,15 @@ def _column(values: list[Any], name: str) -> np.ndarray:
     """A column of Python values: typed when they all share one plain type (or one numpy
     scalar type), else objects, which the core renders one by one."""
     kinds = {type(v) for v in values}
-    if len(kinds) == 1 and kinds <= {int, float, bool}:
-        try:
-            return np.asarray(values)
-        except OverflowError:  # ints beyond 64 bits
-            pass
+    if kinds == {int}:
+        # numpy would make floats of ints that fit neither int64 nor uint64 together.
+        for dtype in (np.int64, np.uint64):
+            try:
+                return np.asarray(values, dtype=dtype)
+            except OverflowError:
+                pass
+    elif len(kinds) == 1 and kinds <= {float, bool}:
+        return np.asarray(values)
     if len(kinds) == 1 and issubclass(next(iter(kinds)), np.generic) and np.dtype(next(iter(kinds))).kind in "biuf":
         return np.asarray(values)
     if kinds == {int, float} and all(abs(v) <= _EXACT_INT for v in values if type(v) is int):
