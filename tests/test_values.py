@@ -503,3 +503,16 @@ def test_generated_values_round_trip(store: modeltap.LocalStore, case: tuple[str
         assert [r[0] for r in rows[1:]] == want
         return
     check_all_readers(raw, want)
+
+
+def test_modeltap_read_gives_aware_back_as_aware(store: modeltap.LocalStore) -> None:
+    name = f"r{next(_names)}"
+    c = modeltap.Collector(name)
+    aware = pd.to_datetime(["2024-01-01T01:00:00+01:00", None], utc=True).tz_convert("Asia/Tokyo")
+    c.collect(pd.DataFrame({"tz": aware, "naive": pd.to_datetime(["2024-01-01", "2024-01-02"])}))
+    assert modeltap.flush()
+    frame = modeltap.read(
+        store, name, "general", start=(dt.datetime.now(UTC) - dt.timedelta(days=1)).date().isoformat()
+    )
+    assert str(frame["tz"].dtype) == "datetime64[ns, UTC]" and frame["naive"].dt.tz is None
+    assert frame["tz"][0] == pd.Timestamp("2024-01-01T00:00Z") and pd.isna(frame["tz"][1])
