@@ -40,6 +40,16 @@ AZURITE_VERSION := 3.37.0
 	npm install --prefix .azurite --no-audit --no-fund --silent azurite@$(AZURITE_VERSION)
 	touch $@
 
+# hadoop-azure (ABFS), for the Spark test that reads Azurite: the version of the Hadoop PySpark
+# bundles (its hadoop-client-api jar), from Maven Central, so the tests themselves download nothing.
+.spark-jars/.ready: $(VENV)/.ready
+	set -e; jars=$$($(PY) -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))'); \
+	version=$$(ls "$$jars" | sed -n 's/^hadoop-client-api-\(.*\)\.jar$$/\1/p'); \
+	test -n "$$version" || { echo "no hadoop-client-api jar in $$jars" >&2; exit 1; }; \
+	rm -rf .spark-jars; mkdir -p .spark-jars; \
+	mvn -q -B dependency:copy -Dartifact=org.apache.hadoop:hadoop-azure:$$version -DoutputDirectory=.spark-jars
+	touch $@
+
 # The wheel users get, installed alone into a fresh venv and run from outside the tree.
 smoke: $(VENV)/.built
 	rm -rf target/wheels
@@ -54,7 +64,7 @@ smoke: $(VENV)/.built
 	test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 	touch $@
 
-test: build lint .azurite/.ready .chromium smoke
+test: build lint .azurite/.ready .spark-jars/.ready .chromium smoke
 	cargo test --quiet
 	$(PY) -m mypy.stubtest modeltap._native
 	$(PY) -m pytest

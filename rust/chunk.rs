@@ -6,6 +6,7 @@
 //! chunk for that same partition: they still land in the file of the day they were collected.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock::Partition;
@@ -14,26 +15,23 @@ use crate::encode::{write_int, write_text, write_timestamp_utc};
 use crate::record::Record;
 use crate::stream::MetaColumn;
 
-/// Finished CSV rows (no header) for one stream and partition.
+/// Finished CSV rows (no header) for one stream and partition, with what a store needs to
+/// start a file: the stream's header and file stem.
 #[derive(Debug)]
 pub struct Chunk {
     pub stream: u32,
     pub partition: Partition,
     pub data: Vec<u8>,
     pub rows: u64,
-    /// Value columns (before the meta columns).
-    pub cols: usize,
-    /// Collect times of the first and last rows, ns since the epoch.
-    pub first_ns: i64,
-    pub last_ns: i64,
+    pub header: Arc<[u8]>,
+    pub stem: Arc<str>,
 }
 
 struct Open {
     data: Vec<u8>,
     rows: u64,
-    cols: usize,
-    first_ns: i64,
-    last_ns: i64,
+    header: Arc<[u8]>,
+    stem: Arc<str>,
     opened: Instant,
 }
 
@@ -67,14 +65,19 @@ impl Chunker {
         }
         let has_row_index = self.render_meta(rec);
         let key = (rec.stream.id, rec.stream.partitioning.of(rec.correlation.ts_ns));
-        let ts = rec.correlation.ts_ns;
         let hint = self.chunk_bytes.min(1 << 16);
-        let cols = rec.batch.cols();
-        let fresh = || Open { data: Vec::with_capacity(hint), rows: 0, cols, first_ns: ts, last_ns: ts, opened: now };
+        let header =
+            &rec.stream.contract().expect("a record is accepted only once its stream's contract is fixed").header;
+        let stem = &rec.stream.stem;
+        let fresh = || Open {
+            data: Vec::with_capacity(hint),
+            rows: 0,
+            header: header.clone(),
+            stem: stem.clone(),
+            opened: now,
+        };
         // One map lookup per record, not per row.
         let mut open = self.open.remove(&key).unwrap_or_else(fresh);
-        open.first_ns = open.first_ns.min(ts);
-        open.last_ns = open.last_ns.max(ts);
         for row in 0..rows {
             // SAFETY: the record's owner keeps the batch's memory alive while we hold `rec`.
             unsafe { write_row(&mut open.data, &rec.batch, row) };
@@ -168,21 +171,11 @@ impl Chunker {
 }
 
 fn seal((stream, partition): (u32, Partition), open: Open) -> Chunk {
-    Chunk {
-        stream,
-        partition,
-        data: open.data,
-        rows: open.rows,
-        cols: open.cols,
-        first_ns: open.first_ns,
-        last_ns: open.last_ns,
-    }
+    Chunk { stream, partition, data: open.data, rows: open.rows, header: open.header, stem: open.stem }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::batch::{Batch, Kind};
     use crate::clock::Partitioning;
@@ -192,7 +185,8 @@ mod tests {
     const MIDNIGHT: i64 = 1_709_251_200_000_000_000; // 2024-03-01T00:00:00Z
 
     fn stream(meta: Vec<MetaColumn>) -> Arc<StreamConfig> {
-        Arc::new(StreamConfig::new(3, Partitioning::Day, meta, 2))
+        let meta = meta.into_iter().enumerate().map(|(i, m)| (m, format!("m{i}"))).collect();
+        Arc::new(StreamConfig::new(Partitioning::Day, meta, "data", Some(vec!["a".into(), "b".into()])).unwrap())
     }
 
     fn record(stream: &Arc<StreamConfig>, values: &[f64], ts_ns: i64, counter: u64) -> Record<()> {
@@ -230,6 +224,8 @@ mod tests {
              3.0,4.0,\"Loan,7-00000000-0000-0001-0000-000000000002\",2024-03-01T00:00:00.000000Z,req-1,1,k\n"
         );
         assert_eq!(sealed[0].rows, 2);
+        assert_eq!(&*sealed[0].header, b"a,b,m0,m1,m2,m3,m4\n", "the stream's header travels with its chunks");
+        assert_eq!(&*sealed[0].stem, "data");
     }
 
     #[test]

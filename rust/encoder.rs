@@ -14,7 +14,6 @@ use parking_lot::Mutex;
 
 use crate::chunk::{Chunk, Chunker};
 use crate::clock::Clock;
-use crate::pipeline::Output;
 use crate::ring::{ByteBudget, Message, Ring};
 use crate::stats::{Drop, Stats};
 
@@ -24,6 +23,16 @@ const TICK: Duration = Duration::from_millis(100);
 const NAP: Duration = Duration::from_micros(500);
 /// How long after the last row it keeps napping before it blocks on the ring again.
 const STAY_AWAKE: Duration = Duration::from_millis(50);
+
+/// What the encoder hands on, in order.
+#[derive(Debug)]
+pub enum Output {
+    Chunk(Chunk),
+    /// Every record pushed before `flush()` returned this ticket is in a chunk handed on above.
+    Flushed(u64),
+    /// The encoder has stopped; nothing follows.
+    Closed,
+}
 
 /// What the encoder reports about work in progress.
 #[derive(Default, Debug)]

@@ -2,18 +2,23 @@
 //! `ring` (bounded MPSC of records, by count and by bytes) → `encoder` (the thread) using
 //! `encode` (values to CSV fields) and `chunk` (open chunks per stream and partition, sealed on
 //! size, age, partition end, flush) → `pipeline` (the handle scoring and upload threads use).
-//! `clock` decides partitions; `python` is the thin pyo3 layer.
+//! `stream` is the one home of a stream's contract and admission, `switch` the process switch,
+//! `error` the core's one error type. `clock` decides partitions; `python` is the thin pyo3
+//! layer.
 
+pub mod arrow;
 pub mod batch;
 pub mod chunk;
 pub mod clock;
 pub mod encode;
 mod encoder;
+pub mod error;
 pub mod pipeline;
 pub mod record;
 pub mod ring;
 pub mod stats;
 pub mod stream;
+pub mod switch;
 
 #[cfg(feature = "python")]
 mod python;

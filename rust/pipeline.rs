@@ -6,8 +6,8 @@
 //! Python side can release it while attached to the interpreter.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,13 +15,17 @@ use crossbeam_channel::{bounded, Receiver};
 use crossbeam_queue::SegQueue;
 use parking_lot::{Mutex, RwLock};
 
-use crate::chunk::{Chunk, Chunker};
-use crate::clock::{Clock, Partitioning};
+use crate::batch::Batch;
+use crate::chunk::Chunker;
+use crate::clock::Clock;
+pub use crate::encoder::Output;
 use crate::encoder::{self, Encoder, Gauges};
+use crate::error::Error;
 use crate::record::{Correlation, Record};
 use crate::ring::{ByteBudget, Message, Refused, Ring};
 use crate::stats::{Drop, Stats};
-use crate::stream::{MetaColumn, StreamConfig};
+use crate::stream::{Admission, StreamConfig};
+use crate::switch::{self, Switch};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -40,6 +44,8 @@ pub struct Config {
     pub clock: Clock,
     /// Random per process; the high half of every generated correlation id.
     pub nonce: u64,
+    /// The process switch every admission reads (tests pass their own).
+    pub switch: &'static Switch,
 }
 
 impl Default for Config {
@@ -52,18 +58,17 @@ impl Default for Config {
             max_sealed: 64,
             clock: Clock::System,
             nonce: 0,
+            switch: &switch::PROCESS,
         }
     }
 }
 
-/// What the encoder hands on, in order.
-#[derive(Debug)]
-pub enum Output {
-    Chunk(Chunk),
-    /// Every record pushed before `flush()` returned this ticket is in a chunk handed on above.
-    Flushed(u64),
-    /// The encoder has stopped; nothing follows.
-    Closed,
+/// A `collect()` call's data, converted: the batch, what keeps its memory alive, and the
+/// column names it carries (a frame's labels), if any.
+pub struct Input<O> {
+    pub batch: Batch,
+    pub owner: Option<O>,
+    pub labels: Option<Vec<String>>,
 }
 
 pub struct Pipeline<O: Send + 'static> {
@@ -75,9 +80,11 @@ pub struct Pipeline<O: Send + 'static> {
     gauges: Arc<Gauges>,
     clock: Clock,
     nonce: u64,
+    switch: &'static Switch,
     counter: AtomicU64,
     tickets: AtomicU64,
-    streams: AtomicU32,
+    /// Where records go once this pipeline is closed, when `configure()` replaced it.
+    successor: OnceLock<Arc<Pipeline<O>>>,
     /// `true` once closed. Producers hold it for reading while they push, so that nothing can
     /// slip into the ring behind the `Close` message.
     closed: RwLock<bool>,
@@ -120,19 +127,15 @@ impl<O: Send + 'static> Pipeline<O> {
             gauges,
             clock: config.clock,
             nonce: config.nonce,
+            switch: config.switch,
             counter: AtomicU64::new(0),
             tickets: AtomicU64::new(0),
-            streams: AtomicU32::new(0),
+            successor: OnceLock::new(),
             closed: RwLock::new(false),
             close_sent: AtomicBool::new(false),
             encoder: Mutex::new(Some(handle)),
             failure,
         })
-    }
-
-    pub fn register(&self, partitioning: Partitioning, meta: Vec<MetaColumn>, ncols: usize) -> Arc<StreamConfig> {
-        let id = self.streams.fetch_add(1, Relaxed);
-        Arc::new(StreamConfig::new(id, partitioning, meta, ncols))
     }
 
     /// New ids and the current time for a request.
@@ -146,6 +149,55 @@ impl<O: Send + 'static> Pipeline<O> {
         }
     }
 
+    /// The call's correlation: the one given (another collector's), else a new one.
+    pub fn correlation_for(
+        &self,
+        given: Option<&Correlation>,
+        prefix: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Correlation, Error> {
+        match given {
+            Some(_) if prefix.is_some() || request_id.is_some() => Err(Error::CorrelationTwice),
+            Some(c) => Ok(c.clone()),
+            None => Ok(self.correlation(prefix.map(Arc::from), request_id.map(Arc::from))),
+        }
+    }
+
+    /// Decides a `collect()` call: admission (switches, sampling; `rows` counts what is left
+    /// out), then `convert` (only when admitted) and the column check. The record to submit, or
+    /// None when there is nothing to queue. A call that fails here changes nothing.
+    pub fn prepare<E: From<Error>>(
+        &self,
+        stream: &Arc<StreamConfig>,
+        corr: &Correlation,
+        rows: impl FnOnce(usize) -> usize,
+        convert: impl FnOnce(usize) -> Result<Input<O>, E>,
+    ) -> Result<Option<Record<O>>, E> {
+        match stream.admit(self.switch, corr.nonce, corr.counter) {
+            Admission::Admitted => {}
+            Admission::Disabled => {
+                Stats::add(&self.stats.rows_disabled, rows(stream.ncols()));
+                return Ok(None);
+            }
+            Admission::SampledOut => {
+                Stats::add(&self.stats.rows_sampled_out, rows(stream.ncols()));
+                return Ok(None);
+            }
+        }
+        let Input { batch, owner, labels } = convert(stream.ncols())?;
+        stream.accept(batch.rows(), batch.cols(), labels)?;
+        if batch.rows() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Record { stream: stream.clone(), correlation: corr.clone(), batch, owner }))
+    }
+
+    /// From now on, records offered to this pipeline after it closed go to `next`: threads
+    /// that took this pipeline just before `configure()` moved their collector lose nothing.
+    pub fn retire_into(&self, next: Arc<Pipeline<O>>) {
+        let _ = self.successor.set(next);
+    }
+
     /// Offers a record to the ring: at once (`wait: None`) or waiting up to `wait` for room.
     /// A refused record comes back with the reason, already counted.
     pub fn submit(&self, rec: Record<O>, wait: Option<Duration>) -> Result<(), (Drop, Record<O>)> {
@@ -154,6 +206,10 @@ impl<O: Send + 'static> Pipeline<O> {
         let deadline = wait.map(|w| Instant::now() + w);
         let closed = self.closed.read();
         if *closed {
+            if let Some(next) = self.successor.get() {
+                drop(closed);
+                return next.submit(rec, wait);
+            }
             self.stats.dropped(Drop::Closed, rows);
             return Err((Drop::Closed, rec));
         }
@@ -253,10 +309,6 @@ impl<O: Send + 'static> Pipeline<O> {
         self.failure.lock().clone()
     }
 
-    pub fn stats_ref(&self) -> &Stats {
-        &self.stats
-    }
-
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
@@ -274,13 +326,21 @@ impl<O: Send + 'static> std::ops::Drop for Pipeline<O> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::{Batch, Kind};
+    use crate::batch::Kind;
+    use crate::chunk::Chunk;
+    use crate::clock::Partitioning;
+    use crate::stream::MetaColumn;
 
     const MIDNIGHT: i64 = 1_709_251_200_000_000_000; // 2024-03-01T00:00:00Z
 
     fn pipeline(capacity: usize) -> Pipeline<Arc<Vec<f64>>> {
         Pipeline::start(Config { capacity, clock: Clock::manual(MIDNIGHT - 1_000_000), nonce: 9, ..Config::default() })
             .unwrap()
+    }
+
+    fn stream(meta: Vec<(MetaColumn, &str)>) -> Arc<StreamConfig> {
+        let meta = meta.into_iter().map(|(m, t)| (m, t.to_string())).collect();
+        Arc::new(StreamConfig::new(Partitioning::Day, meta, "data", Some(vec!["x".into()])).unwrap())
     }
 
     fn record(p: &Pipeline<Arc<Vec<f64>>>, s: &Arc<StreamConfig>, values: Vec<f64>) -> Record<Arc<Vec<f64>>> {
@@ -308,7 +368,7 @@ mod tests {
     #[test]
     fn flush_delivers_everything_before_it_across_midnight() {
         let p = pipeline(1024);
-        let s = p.register(Partitioning::Day, vec![MetaColumn::Row], 1);
+        let s = stream(vec![(MetaColumn::Row, "$row")]);
         p.submit(record(&p, &s, vec![1.0, 2.0]), None).ok().unwrap();
         p.clock().set_ns(MIDNIGHT);
         p.submit(record(&p, &s, vec![3.0]), None).ok().unwrap();
@@ -333,7 +393,7 @@ mod tests {
         // A ring of 1 and an encoder held up by a full output channel.
         let p: Pipeline<Arc<Vec<f64>>> =
             Pipeline::start(Config { capacity: 1, chunk_bytes: 1, max_sealed: 1, ..Config::default() }).unwrap();
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         let t0 = Instant::now();
         let (mut ok, mut dropped) = (0u64, 0u64);
         for _ in 0..10_000 {
@@ -355,7 +415,7 @@ mod tests {
     fn block_policy_waits_then_counts_a_timeout() {
         let p: Pipeline<Arc<Vec<f64>>> =
             Pipeline::start(Config { capacity: 1, chunk_bytes: 1, max_sealed: 1, ..Config::default() }).unwrap();
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         let mut timeouts = 0;
         for _ in 0..20 {
             if let Err((why, _)) = p.submit(record(&p, &s, vec![1.0]), Some(Duration::from_millis(5))) {
@@ -372,7 +432,7 @@ mod tests {
         let p: Pipeline<Arc<Vec<f64>>> =
             Pipeline::start(Config { max_queue_bytes: 8 * 10, chunk_bytes: 1, max_sealed: 1, ..Config::default() })
                 .unwrap();
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         let mut accepted = 0;
         for _ in 0..50 {
             if p.submit(record(&p, &s, vec![0.0; 4]), None).is_ok() {
@@ -389,7 +449,7 @@ mod tests {
         assert!(t0.elapsed() >= Duration::from_millis(50));
         // A batch larger than the whole limit still goes in once the ring is empty.
         let q: Pipeline<Arc<Vec<f64>>> = Pipeline::start(Config { max_queue_bytes: 8, ..Config::default() }).unwrap();
-        let s = q.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         assert!(q.submit(record(&q, &s, vec![0.0; 100]), None).is_ok());
     }
 
@@ -398,7 +458,7 @@ mod tests {
         let p = Arc::new(
             Pipeline::<Arc<Vec<f64>>>::start(Config { max_queue_bytes: 8 * 100, ..Config::default() }).unwrap(),
         );
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         let consumer = {
             let p = p.clone();
             std::thread::spawn(move || {
@@ -423,7 +483,7 @@ mod tests {
     #[test]
     fn a_failed_encoder_counts_what_it_cannot_write_and_still_closes() {
         let p = pipeline(64);
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         // A malformed batch (a rendered column without its field ends) makes encoding panic.
         let bad = Record {
             stream: s.clone(),
@@ -445,10 +505,95 @@ mod tests {
         p.join();
     }
 
+    fn input(values: Vec<f64>, cols: usize, labels: Option<Vec<&str>>) -> Result<Input<Arc<Vec<f64>>>, Error> {
+        let values = Arc::new(values);
+        let rows = values.len().checked_div(cols).unwrap_or(0);
+        Ok(Input {
+            batch: Batch::from_slice(&values, Kind::F64, rows, cols),
+            owner: Some(values),
+            labels: labels.map(|l| l.into_iter().map(String::from).collect()),
+        })
+    }
+
+    fn counter(p: &Pipeline<Arc<Vec<f64>>>, name: &str) -> u64 {
+        p.stats().into_iter().find(|(k, _)| *k == name).unwrap().1
+    }
+
+    #[test]
+    fn prepare_admits_converts_and_checks_and_counts_what_it_leaves_out() {
+        static SWITCH: Switch = Switch::new(true);
+        let p: Pipeline<Arc<Vec<f64>>> =
+            Pipeline::start(Config { switch: &SWITCH, nonce: 3, ..Config::default() }).unwrap();
+        let s = Arc::new(StreamConfig::new(Partitioning::Day, vec![], "data", None).unwrap());
+        let corr = p.correlation(None, None);
+        let never = |_: usize| -> Result<Input<Arc<Vec<f64>>>, Error> { panic!("not admitted: not converted") };
+
+        SWITCH.set(false);
+        assert!(p.prepare(&s, &corr, |_| 2, never).unwrap().is_none());
+        assert_eq!(counter(&p, "rows_disabled"), 2);
+        SWITCH.set(true);
+        s.set_enabled(false);
+        assert!(p.prepare(&s, &corr, |_| 3, never).unwrap().is_none());
+        assert_eq!(counter(&p, "rows_disabled"), 5);
+        s.set_enabled(true);
+        s.set_sample_rate(0.0).unwrap();
+        assert!(p.prepare(&s, &corr, |_| 4, never).unwrap().is_none());
+        assert_eq!(counter(&p, "rows_sampled_out"), 4);
+        assert!(s.contract().is_none(), "calls left out fix nothing");
+        s.set_sample_rate(1.0).unwrap();
+
+        // A conversion error and a refused batch change nothing either.
+        let failed = p.prepare(&s, &corr, |_| 1, |_| Err::<Input<_>, _>(Error::NoNames));
+        assert!(failed.is_err());
+        assert!(p.prepare(&s, &corr, |_| 1, |_| input(vec![1.0, 2.0], 2, Some(vec!["a", "a"]))).is_err());
+        assert!(s.contract().is_none());
+
+        let rec = p.prepare(
+            &s,
+            &corr,
+            |_| 1,
+            |ncols| {
+                assert_eq!(ncols, 0, "converted before anything fixed the width");
+                input(vec![1.0, 2.0, 3.0, 4.0], 2, Some(vec!["a", "b"]))
+            },
+        );
+        assert_eq!(rec.unwrap().unwrap().rows(), 2);
+        assert_eq!(&*s.contract().unwrap().header, b"a,b\n");
+        let wider = p.prepare(
+            &s,
+            &corr,
+            |_| 1,
+            |ncols| {
+                assert_eq!(ncols, 2);
+                input(vec![1.0, 2.0, 3.0], 3, None)
+            },
+        );
+        assert_eq!(wider.err(), Some(Error::ColumnMismatch { expected: 2, got: 3 }));
+        assert!(p.prepare(&s, &corr, |_| 0, |_| input(vec![], 0, None)).unwrap().is_none(), "nothing to queue");
+        let both = p.correlation_for(Some(&corr), Some("loan".into()), None);
+        assert_eq!(both.err(), Some(Error::CorrelationTwice));
+        assert_eq!(p.correlation_for(Some(&corr), None, None).unwrap().counter, corr.counter);
+    }
+
+    #[test]
+    fn a_retired_pipeline_forwards_to_its_successor() {
+        let old = pipeline(16);
+        let new = Arc::new(pipeline(16));
+        let s = stream(vec![]);
+        old.retire_into(new.clone());
+        assert!(old.close(Duration::from_secs(1)));
+        assert!(old.submit(record(&old, &s, vec![1.0, 2.0]), None).is_ok());
+        assert_eq!(counter(&old, "rows_dropped_closed"), 0);
+        assert_eq!(counter(&new, "rows_collected"), 2);
+        let t = new.flush(Duration::from_secs(1));
+        assert_eq!(drain(&new, t).iter().map(|c| c.rows).sum::<u64>(), 2);
+        assert!(new.close(Duration::from_secs(1)));
+    }
+
     #[test]
     fn nothing_is_accepted_after_close() {
         let p = pipeline(16);
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         assert!(p.close(Duration::from_secs(1)));
         match p.submit(record(&p, &s, vec![1.0, 2.0]), None) {
             Err((Drop::Closed, r)) => assert_eq!(r.rows(), 2),
@@ -462,7 +607,7 @@ mod tests {
     #[test]
     fn concurrent_producers_lose_nothing_under_block() {
         let p = Arc::new(pipeline(8));
-        let s = p.register(Partitioning::Day, vec![], 1);
+        let s = stream(vec![]);
         let producers: Vec<_> = (0..4)
             .map(|_| {
                 let (p, s) = (p.clone(), s.clone());

@@ -1,8 +1,19 @@
-//! A stream: one (model, version, designation) file series with a fixed column count.
+//! A stream: one (model, version, designation) file series, and the one home of its contract:
+//! feature names, meta columns, file stem, header bytes, column count, `enabled` and
+//! `sample_rate`. A stream outlives pipelines: `configure()` and forks move it, whole.
+//!
+//! Names and width are fixed together, once: at registration when the caller names the
+//! columns, else by the first call that is admitted and accepted. A call that is refused fixes
+//! nothing.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::clock::Partitioning;
+use crate::encode::write_text;
+use crate::error::Error;
+use crate::switch::Switch;
 
 /// A column the pipeline adds after the collected values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,48 +30,161 @@ pub enum MetaColumn {
     Constant(Vec<u8>),
 }
 
-/// What the encoder needs to know about a stream; fixed at registration but for the switches.
+impl MetaColumn {
+    /// `kind` as the Python side names it; `value` is a constant's text.
+    pub fn parse(kind: &str, value: Option<&str>) -> Result<Self, Error> {
+        Ok(match (kind, value) {
+            ("correlation_id", None) => MetaColumn::CorrelationId,
+            ("timestamp", None) => MetaColumn::Timestamp,
+            ("request_id", None) => MetaColumn::RequestId,
+            ("row", None) => MetaColumn::Row,
+            ("constant", Some(v)) => {
+                let mut field = Vec::new();
+                write_text(&mut field, v);
+                MetaColumn::Constant(field)
+            }
+            (k, _) => return Err(Error::UnknownMeta(k.to_string())),
+        })
+    }
+}
+
+/// Names and header, fixed together.
+#[derive(Debug)]
+pub struct Contract {
+    pub names: Vec<String>,
+    /// The file's first line: names, then the meta columns' titles, CSV-quoted, `\n`-ended.
+    pub header: Arc<[u8]>,
+}
+
+/// Whether a call goes on to be converted and queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// The process's or the stream's switch is off.
+    Disabled,
+    /// Left out by `sample_rate`.
+    SampledOut,
+}
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
 #[derive(Debug)]
 pub struct StreamConfig {
+    /// Unique in the process, so a stream keeps its id in every pipeline it moves to.
     pub id: u32,
     pub partitioning: Partitioning,
     pub meta: Vec<MetaColumn>,
-    /// Value columns; 0 until the first batch fixes it.
-    ncols: AtomicUsize,
+    meta_titles: Vec<String>,
+    /// Files are `<stem>.csv`, `<stem>.1.csv`, ...
+    pub stem: Arc<str>,
+    contract: OnceLock<Contract>,
     enabled: AtomicBool,
     /// A request is kept when its hash is below this (u64::MAX keeps all).
     sample_below: AtomicU64,
 }
 
-/// Why a batch was not accepted.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ColumnMismatch {
-    pub expected: usize,
-    pub got: usize,
-}
-
 impl StreamConfig {
-    pub fn new(id: u32, partitioning: Partitioning, meta: Vec<MetaColumn>, ncols: usize) -> Self {
-        StreamConfig {
-            id,
+    /// A stream with its meta columns `(kind, title)`; `names` fixes the contract now.
+    pub fn new(
+        partitioning: Partitioning,
+        meta: Vec<(MetaColumn, String)>,
+        stem: &str,
+        names: Option<Vec<String>>,
+    ) -> Result<Self, Error> {
+        let (meta, meta_titles) = meta.into_iter().unzip();
+        let s = StreamConfig {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             partitioning,
             meta,
-            ncols: AtomicUsize::new(ncols),
+            meta_titles,
+            stem: stem.into(),
+            contract: OnceLock::new(),
             enabled: AtomicBool::new(true),
             sample_below: AtomicU64::new(u64::MAX),
+        };
+        if let Some(names) = names {
+            let c = s.contract_of(names)?;
+            s.contract.set(c).expect("a new stream has no contract yet");
+        }
+        Ok(s)
+    }
+
+    pub fn contract(&self) -> Option<&Contract> {
+        self.contract.get()
+    }
+
+    /// Value columns; 0 until the contract is fixed.
+    #[inline]
+    pub fn ncols(&self) -> usize {
+        self.contract.get().map_or(0, |c| c.names.len())
+    }
+
+    fn contract_of(&self, names: Vec<String>) -> Result<Contract, Error> {
+        if names.is_empty() {
+            return Err(Error::NoNames);
+        }
+        if let Some((index, name)) = names.iter().enumerate().find(|(_, n)| self.meta_titles.contains(n)) {
+            return Err(Error::ReservedName { index, name: name.clone() });
+        }
+        let mut seen = HashSet::with_capacity(names.len());
+        let mut twice: Vec<String> = names.iter().filter(|n| !seen.insert(n.as_str())).cloned().collect();
+        if !twice.is_empty() {
+            twice.sort();
+            twice.dedup();
+            return Err(Error::DuplicateNames(twice));
+        }
+        let mut header = Vec::new();
+        for (i, field) in names.iter().chain(&self.meta_titles).enumerate() {
+            if i > 0 {
+                header.push(b',');
+            }
+            write_text(&mut header, field);
+        }
+        header.push(b'\n');
+        Ok(Contract { names, header: header.into() })
+    }
+
+    /// Whether a call of the request `(nonce, counter)` (its correlation) goes on: the process
+    /// switch, the stream's switch, then sampling.
+    #[inline]
+    pub fn admit(&self, process: &Switch, nonce: u64, counter: u64) -> Admission {
+        if !process.is_on() || !self.enabled() {
+            Admission::Disabled
+        } else if !self.samples(nonce, counter) {
+            Admission::SampledOut
+        } else {
+            Admission::Admitted
         }
     }
 
-    pub fn ncols(&self) -> usize {
-        self.ncols.load(Ordering::Acquire)
-    }
-
-    /// Fixes the column count on first use; later batches must match it.
-    pub fn check_cols(&self, got: usize) -> Result<(), ColumnMismatch> {
-        match self.ncols.compare_exchange(0, got, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => Ok(()),
-            Err(expected) if expected == got => Ok(()),
-            Err(expected) => Err(ColumnMismatch { expected, got }),
+    /// Checks a converted batch against the contract; the first batch with rows fixes it, with
+    /// `labels` (a frame's column names) as the names, else `col_0`, `col_1`, ... An empty
+    /// batch (no rows) is checked but fixes nothing; a refused one changes nothing.
+    pub fn accept(&self, rows: usize, cols: usize, labels: Option<Vec<String>>) -> Result<(), Error> {
+        if rows == 0 && cols == 0 {
+            return Ok(());
+        }
+        if cols == 0 {
+            return Err(Error::NoColumns { rows });
+        }
+        let fixed = match self.contract.get() {
+            Some(c) => c,
+            None if rows == 0 => return Ok(()),
+            None => {
+                let names = match labels {
+                    Some(l) if l.len() != cols => return Err(Error::LabelCount { labels: l.len(), cols }),
+                    Some(l) => l,
+                    None => (0..cols).map(|i| format!("col_{i}")).collect(),
+                };
+                let c = self.contract_of(names)?;
+                // Another thread may have fixed it meanwhile: then its width decides.
+                let _ = self.contract.set(c);
+                self.contract.get().expect("set above or by another thread")
+            }
+        };
+        match fixed.names.len() {
+            n if n == cols => Ok(()),
+            expected => Err(Error::ColumnMismatch { expected, got: cols }),
         }
     }
 
@@ -72,16 +196,14 @@ impl StreamConfig {
         self.enabled.store(on, Ordering::Relaxed)
     }
 
-    /// Sets the fraction of requests kept, clamped to [0, 1].
-    pub fn set_sample_rate(&self, rate: f64) {
-        let below = if rate >= 1.0 || rate.is_nan() {
-            u64::MAX
-        } else if rate <= 0.0 {
-            0
-        } else {
-            (rate * u64::MAX as f64) as u64
-        };
-        self.sample_below.store(below, Ordering::Relaxed)
+    /// Sets the fraction of requests kept.
+    pub fn set_sample_rate(&self, rate: f64) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(Error::BadSampleRate(rate));
+        }
+        let below = if rate >= 1.0 { u64::MAX } else { (rate * u64::MAX as f64) as u64 };
+        self.sample_below.store(below, Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn sample_rate(&self) -> f64 {
@@ -113,24 +235,106 @@ fn splitmix64(x: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn stream(ncols: usize) -> StreamConfig {
-        StreamConfig::new(0, Partitioning::Day, vec![], ncols)
+    fn stream(names: Option<&[&str]>) -> StreamConfig {
+        let meta = vec![(MetaColumn::Row, "$row".to_string())];
+        StreamConfig::new(Partitioning::Day, meta, "data", names.map(|n| n.iter().map(|s| s.to_string()).collect()))
+            .unwrap()
     }
 
     #[test]
-    fn first_batch_fixes_the_column_count() {
-        let s = stream(0);
-        assert_eq!(s.check_cols(3), Ok(()));
-        assert_eq!(s.check_cols(3), Ok(()));
-        assert_eq!(s.check_cols(4), Err(ColumnMismatch { expected: 3, got: 4 }));
+    fn names_fix_the_header_at_registration() {
+        let s = stream(Some(&["a", "b,c"]));
+        assert_eq!(s.ncols(), 2);
+        assert_eq!(&*s.contract().unwrap().header, b"a,\"b,c\",$row\n");
+        assert_eq!(s.accept(1, 3, None), Err(Error::ColumnMismatch { expected: 2, got: 3 }));
+        assert_eq!(s.accept(1, 2, Some(vec!["x".into(), "y".into()])), Ok(()));
+        assert_eq!(s.contract().unwrap().names, ["a", "b,c"], "labels do not rename a fixed stream");
+    }
+
+    #[test]
+    fn bad_names_are_refused_when_given() {
+        let new = |names: &[&str]| {
+            StreamConfig::new(
+                Partitioning::Day,
+                vec![(MetaColumn::Row, "$row".into())],
+                "data",
+                Some(names.iter().map(|s| s.to_string()).collect()),
+            )
+            .map(|_| ())
+        };
+        assert_eq!(new(&[]), Err(Error::NoNames));
+        assert_eq!(new(&["a", "b", "a"]), Err(Error::DuplicateNames(vec!["a".into()])));
+        assert_eq!(new(&["a", "$row"]), Err(Error::ReservedName { index: 1, name: "$row".into() }));
+    }
+
+    #[test]
+    fn the_first_accepted_batch_fixes_names_and_width_together() {
+        let s = stream(None);
+        assert_eq!(s.ncols(), 0);
+        // Refused calls fix nothing.
+        assert_eq!(s.accept(2, 0, None), Err(Error::NoColumns { rows: 2 }));
+        assert!(matches!(s.accept(1, 2, Some(vec!["a".into(), "a".into()])), Err(Error::DuplicateNames(_))));
+        assert_eq!(s.accept(1, 2, Some(vec!["a".into()])), Err(Error::LabelCount { labels: 1, cols: 2 }));
+        // Nor does a call without rows.
+        assert_eq!(s.accept(0, 5, None), Ok(()));
+        assert!(s.contract().is_none());
+        assert_eq!(s.accept(1, 2, Some(vec!["x".into(), "y".into()])), Ok(()));
+        assert_eq!(&*s.contract().unwrap().header, b"x,y,$row\n");
+        assert_eq!(s.accept(3, 3, None), Err(Error::ColumnMismatch { expected: 2, got: 3 }));
+        assert_eq!(s.accept(0, 0, None), Ok(()), "an empty list has no columns to check");
+    }
+
+    #[test]
+    fn without_labels_the_names_are_generated() {
+        let s = stream(None);
+        s.accept(1, 3, None).unwrap();
+        assert_eq!(&*s.contract().unwrap().header, b"col_0,col_1,col_2,$row\n");
+    }
+
+    #[test]
+    fn racing_first_batches_agree_on_one_width() {
+        let s = Arc::new(stream(None));
+        let results: Vec<_> = (1..=4)
+            .map(|w| {
+                let s = s.clone();
+                std::thread::spawn(move || (w, s.accept(1, w, None)))
+            })
+            .map(|h| h.join().unwrap())
+            .collect();
+        let width = s.ncols();
+        for (w, r) in results {
+            assert_eq!(r.is_ok(), w == width, "width {w}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn admission_reads_both_switches_then_samples() {
+        let process = Switch::new(true);
+        let s = stream(Some(&["a"]));
+        assert_eq!(s.admit(&process, 7, 1), Admission::Admitted);
+        process.set(false);
+        assert_eq!(s.admit(&process, 7, 1), Admission::Disabled);
+        process.set(true);
+        s.set_enabled(false);
+        assert_eq!(s.admit(&process, 7, 1), Admission::Disabled);
+        s.set_enabled(true);
+        s.set_sample_rate(0.0).unwrap();
+        assert_eq!(s.admit(&process, 7, 1), Admission::SampledOut);
+        process.set(false);
+        assert_eq!(s.admit(&process, 7, 1), Admission::Disabled, "the switch is read before sampling");
+    }
+
+    #[test]
+    fn ids_are_unique_across_streams() {
+        assert_ne!(stream(None).id, stream(None).id);
     }
 
     #[test]
     fn sampling_keeps_about_the_rate_and_nests() {
-        let half = stream(1);
-        half.set_sample_rate(0.5);
-        let tenth = stream(1);
-        tenth.set_sample_rate(0.1);
+        let half = stream(None);
+        half.set_sample_rate(0.5).unwrap();
+        let tenth = stream(None);
+        tenth.set_sample_rate(0.1).unwrap();
         let n = 100_000u64;
         let kept_half = (0..n).filter(|&c| half.samples(7, c)).count() as f64 / n as f64;
         assert!((kept_half - 0.5).abs() < 0.01, "{kept_half}");
@@ -143,11 +347,14 @@ mod tests {
 
     #[test]
     fn rate_bounds() {
-        let s = stream(1);
-        s.set_sample_rate(0.0);
+        let s = stream(None);
+        s.set_sample_rate(0.0).unwrap();
         assert!(!(0..1000).any(|c| s.samples(1, c)));
-        s.set_sample_rate(1.0);
+        s.set_sample_rate(1.0).unwrap();
         assert!((0..1000).all(|c| s.samples(1, c)));
         assert_eq!(s.sample_rate(), 1.0);
+        assert_eq!(s.set_sample_rate(1.5), Err(Error::BadSampleRate(1.5)));
+        assert!(s.set_sample_rate(f64::NAN).is_err());
+        assert_eq!(s.sample_rate(), 1.0, "a refused rate changes nothing");
     }
 }

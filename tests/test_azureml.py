@@ -32,7 +32,7 @@ def test_v1_inputs_and_predictions_as_an_aks_scoring_script_writes_them(store: m
     assert modeltap.flush()
     by_designation = {p.parent.parent.parent.parent.name: p for p in files(store)}
     inputs_path, predictions_path = by_designation["inputs"], by_designation["predictions"]
-    assert inputs_path.name == predictions_path.name == "default.csv"  # v1: <collection_name>.csv
+    assert inputs_path.name == predictions_path.name == "data.csv"  # the name Azure ML's docs read
     assert "default/default/default/default/best_model/3/inputs" in str(inputs_path)
     got_in, got_out = read(inputs_path), read(predictions_path)
     assert list(got_in.columns) == [*FEATURES, *CORRELATION_HEADERS]
@@ -64,7 +64,40 @@ def test_v1_designations_and_collection_names(store: modeltap.LocalStore) -> Non
     signals.collect([0.5])
     assert modeltap.flush()
     (path,) = files(store)
-    assert path.name == "latency.csv" and read(path)["s"].tolist() == [0.5]
+    assert path.name == "data.csv" and read(path)["s"].tolist() == [0.5]
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_v1_own_file_names_are_an_opt_in(store: modeltap.LocalStore, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """v1's library named files <designation>.csv (inputs, predictions, labels) and
+    <collection_name>.csv (signals, general): jobs that glob those names keep working."""
+    kwargs = {"file_names": "v1"} if how == "argument" else {}
+    if how == "environment":
+        monkeypatch.setenv("AML_MODEL_DC_FILE_NAMES", "v1")
+    made = {
+        d: ModelDataCollector("m", designation=d, feature_names=["x"], collection_name="coll", **kwargs)
+        for d in ("inputs", "predictions", "labels", "signals", "general")
+    }
+    for dc in made.values():
+        dc.collect([1.0])
+    assert modeltap.flush()
+    names = {p.parent.parent.parent.parent.name: p.name for p in files(store)}
+    assert names == {
+        "inputs": "inputs.csv",
+        "predictions": "predictions.csv",
+        "labels": "labels.csv",
+        "signals": "coll.csv",
+        "general": "coll.csv",
+    }
+    assert {dc.filename for dc in made.values()} == {"inputs.csv", "predictions.csv", "labels.csv", "coll.csv"}
+
+
+def test_v1_file_names_refuses_what_it_does_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="file_names must be 'data' or 'v1', got 'v2'"):
+        ModelDataCollector("m", file_names="v2")
+    monkeypatch.setenv("AML_MODEL_DC_FILE_NAMES", "designation")
+    with pytest.raises(ValueError, match="AML_MODEL_DC_FILE_NAMES must be 'data' or 'v1'"):
+        ModelDataCollector("m")
 
 
 def test_v1_bad_input_raises_instead_of_dropping(store: modeltap.LocalStore) -> None:
@@ -86,7 +119,7 @@ def test_v1_environment_switches(store: modeltap.LocalStore, monkeypatch: pytest
     assert corr is not None and corr["$aml_dc_boundary"] == 60
     assert modeltap.flush()
     (path,) = files(store)
-    assert "/hourly/" in str(path) and len(path.parent.name) == 2  # .../<d>/<hh>/default.csv
+    assert "/hourly/" in str(path) and len(path.parent.name) == 2  # .../<d>/<hh>/data.csv
     assert read(path)["$aml_dc_boundary"].tolist() == [60]
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == ",".join(["a", *CORRELATION_HEADERS]) and printed[1].startswith("2.0,")

@@ -47,8 +47,28 @@ def test_ls_head_export(store: modeltap.LocalStore, tmp_path: Path) -> None:
 def test_exit_statuses_a_script_can_rely_on(tmp_path: Path) -> None:
     nothing = _modeltap("ls", "--store", str(tmp_path), "--model", "m", cwd=tmp_path)
     assert nothing.returncode == 3 and "no inputs rows of m" in nothing.stderr
-    assert _modeltap("ls", "--store", str(tmp_path), cwd=tmp_path).returncode == 2  # --model missing
+    empty = _modeltap("ls", "--store", str(tmp_path), cwd=tmp_path)
+    assert empty.returncode == 3 and "no streams in" in empty.stderr
     bad_date = _modeltap("head", "--store", str(tmp_path), "--model", "m", "--start", "soon", cwd=tmp_path)
     assert bad_date.returncode == 2 and bad_date.stderr.startswith("modeltap head: start must be a date")
     no_baseline = _modeltap("drift", "--store", str(tmp_path), "--model", "m", "--baseline", "x.csv", cwd=tmp_path)
     assert no_baseline.returncode == 2 and "no baseline file" in no_baseline.stderr
+
+
+def test_ls_without_a_model_lists_the_streams_and_a_wrong_stream_names_them(tmp_path: Path) -> None:
+    store = modeltap.LocalStore(tmp_path / "modeldata")
+    modeltap.configure(store=store, flush_interval=60.0)
+    modeltap.Collector("m", "inputs", ["x"], model_version="10", service="svc", workspace="sub/rg/ws").collect([[1.0]])
+    assert modeltap.close()
+    listed = _modeltap("ls", "--store", str(store.root), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    (line,) = listed.stdout.splitlines()[1:]
+    assert line.split()[:6] == ["sub/rg/ws", "svc", "m", "10", "inputs", "1"]
+    # The README's mistake: reading without the version, service and workspace it was written with.
+    wrong = _modeltap("head", "--store", str(store.root), "--model", "m", cwd=tmp_path)
+    assert wrong.returncode == 3
+    assert "version='10', service='svc', workspace='sub/rg/ws'" in wrong.stderr
+    export = _modeltap("export", "--store", str(store.root), "--model", "m", "--out", "t.parquet", cwd=tmp_path)
+    assert export.returncode == 3 and "version='10'" in export.stderr and not (tmp_path / "t.parquet").exists()
+    ls_wrong = _modeltap("ls", "--store", str(store.root), "--model", "m", cwd=tmp_path)
+    assert ls_wrong.returncode == 3 and "version='10'" in ls_wrong.stderr

@@ -16,8 +16,8 @@ def test_the_demo_serves_scores_collects_and_reports(tmp_path: Path) -> None:
     collected = int(out.split("rows collected: ")[1].split()[0].replace(",", ""))
     off = int(out.split("not collected while off: ")[1].split()[0].replace(",", ""))
     assert collected > 0 and off > 0
-    inputs = sorted((tmp_path / "out").rglob("inputs/**/default.csv"))
-    predictions = sorted((tmp_path / "out").rglob("predictions/**/default.csv"))
+    inputs = sorted((tmp_path / "out").rglob("inputs/**/data.csv"))
+    predictions = sorted((tmp_path / "out").rglob("predictions/**/data.csv"))
     assert inputs and predictions
     header = inputs[0].read_text().splitlines()[0]
     assert header.startswith("age,sex,bmi,bp,s1,s2,s3,s4,s5,s6,$aml_dc_correlation_id")

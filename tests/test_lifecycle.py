@@ -225,3 +225,81 @@ def test_sigkill_loses_at_most_what_flush_interval_had_not_written(tmp_path: Pat
     proc.communicate(timeout=30)
     (path,) = sorted((tmp_path / "modeldata").rglob("*.csv"))
     assert read(path)["i"].tolist() == [float(i) for i in range(1000)]
+
+
+def test_configure_while_threads_collect_loses_nothing(store: modeltap.LocalStore) -> None:
+    """Collectors move to the new pipeline before the old one closes; late rows follow them."""
+    c = modeltap.Collector("m", feature_names=["thread", "i"], policy="block", timeout=30.0)
+    threads, calls = 4, 3_000
+    started = threading.Barrier(threads + 1)
+
+    def work(t: int) -> None:
+        started.wait()
+        for i in range(calls):
+            c.collect(np.array([float(t), float(i)]))
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    started.wait()
+    for interval in (30.0, 40.0, 50.0):
+        modeltap.configure(store=store, flush_interval=interval)
+    for w in workers:
+        w.join()
+    assert modeltap.flush()
+    stats = modeltap.stats()
+    assert stats["rows_dropped"] == dict.fromkeys(stats["rows_dropped"], 0)
+    assert stats["rows_collected"] == threads * calls, "counters carry across configure()"
+    assert stats["rows_written"] == threads * calls
+    df = pd.concat([read(p) for p in files(store)])
+    assert len(df) == threads * calls
+    assert not df.duplicated(["thread", "i"]).any()
+
+
+_MULTIPROCESSING = """
+import multiprocessing, sys
+import numpy as np, modeltap
+
+modeltap.configure(flush_interval=3600.0)
+c = modeltap.Collector("m", feature_names=["who", "i"])
+c.collect(np.array([-1.0, 0.0]))
+
+def work(who):
+    for i in range(250):
+        c.collect(np.array([float(who), float(i)]))
+    return who
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("fork")
+    how = sys.argv[1]
+    if how == "process":
+        ps = [ctx.Process(target=work, args=(who,)) for who in range(2)]
+        for p in ps:
+            p.start()
+        for p in ps:
+            p.join(60)
+        assert [p.exitcode for p in ps] == [0, 0]
+    elif how == "pool-close":
+        pool = ctx.Pool(2)
+        assert sorted(pool.map(work, range(4))) == [0, 1, 2, 3]
+        pool.close()
+        pool.join()
+    else:  # the context manager terminates the workers: SIGTERM
+        with ctx.Pool(2) as pool:
+            assert sorted(pool.map(work, range(4))) == [0, 1, 2, 3]
+    assert modeltap.close()
+"""
+
+
+@pytest.mark.parametrize(("how", "children"), [("process", 2), ("pool-close", 4), ("pool-with", 4)])
+def test_rows_of_multiprocessing_children_are_written(tmp_path: Path, how: str, children: int) -> None:
+    (tmp_path / "job.py").write_text(_MULTIPROCESSING)
+    out = subprocess.run(
+        [sys.executable, "job.py", how], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    df = pd.concat([read(p) for p in sorted((tmp_path / "modeldata").rglob("*.csv"))])
+    assert (df["who"] == -1.0).sum() == 1, "the parent's row, once"
+    kids = df[df["who"] >= 0]
+    assert sorted(kids.groupby("who").size().tolist()) == [250] * children
+    assert not kids.duplicated(["who", "i"]).any()

@@ -81,7 +81,10 @@ def test_only_the_partitions_in_range_are_listed(tmp_path: Path) -> None:
         "default/default/default/default/m/default/inputs/2026/3/31",
         "default/default/default/default/m/default/inputs/2026/4/1",
     ]
-    assert modeltap.read(store, "m", start="2025-01-01", end="2025-01-02").empty
+    with pytest.warns(
+        UserWarning, match=r"no inputs rows of m from 2025-01-01 to 2025-01-02; .* 2026-03-30 to 2026-04-01"
+    ):
+        assert modeltap.read(store, "m", start="2025-01-01", end="2025-01-02").empty
     with pytest.raises(ValueError, match=r"start .* is after end"):
         modeltap.read(store, "m", start="2026-04-02", end="2026-04-01")
     with pytest.raises(ValueError, match="must be a date"):
@@ -119,6 +122,54 @@ def test_read_joined_reads_azure_ml_v1_files(store: modeltap.LocalStore) -> None
     assert modeltap.flush()
     joined = modeltap.read_joined(store, "m")
     assert joined[["a", "p"]].to_numpy().tolist() == [[1.0, 100.0], [11.0, 1000.0], [2.0, 200.0], [12.0, 2000.0]]
+
+
+def test_read_joined_keeps_azure_ml_v1_rows_delivered_twice_once(store: modeltap.LocalStore) -> None:
+    inputs = ModelDataCollector("m", designation="inputs", feature_names=["a"])
+    preds = ModelDataCollector("m", designation="predictions", feature_names=["p"])
+    for batch in ([[1.0], [11.0]], [[2.0], [2.0], [3.0]]):  # the second call has two identical rows: data
+        corr = inputs.collect(np.array(batch))
+        assert corr is not None
+        preds.collect(preds.add_correlations(np.array(batch) * 100, corr))
+    assert modeltap.flush()
+    # An at-least-once path delivered each file's rows twice (v1 rows carry no row number).
+    for path in files(store):
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines + lines[1:]))
+    joined = modeltap.read_joined(store, "m")
+    assert joined[["a", "p"]].to_numpy().tolist() == [
+        [1.0, 100.0],
+        [11.0, 1100.0],
+        [2.0, 200.0],
+        [2.0, 200.0],
+        [3.0, 300.0],
+    ]
+
+
+def test_a_stream_that_is_not_there_is_named_with_what_is(store: modeltap.LocalStore, tmp_path: Path) -> None:
+    """The README's old mistake: written with version, service and workspace, read without."""
+    kwargs = {"model_version": "10", "service": "svc", "workspace": "sub/rg/ws"}
+    inputs = modeltap.Collector("m", "inputs", ["x"], **kwargs)
+    modeltap.Collector("m", "predictions", ["y"], **kwargs).collect([[2.0]], correlation=inputs.collect([[1.0]]))
+    assert modeltap.flush()
+    with pytest.raises(modeltap.StreamNotFound, match=r"version='10', service='svc', workspace='sub/rg/ws'"):
+        modeltap.read(store, "m", "inputs")
+    with pytest.raises(modeltap.StreamNotFound, match="designation='predictions'"):
+        modeltap.read_joined(store, "m")
+    with pytest.raises(modeltap.StreamNotFound, match="holds no streams of model 'other'"):
+        modeltap.read(store, "other")
+    with pytest.raises(modeltap.StreamNotFound):
+        modeltap.export(store, "m", tmp_path / "t.parquet")
+    assert not (tmp_path / "t.parquet").exists()
+    found = modeltap.streams(store)
+    assert [(s.workspace, s.service, s.model, s.version, s.designation) for s in found] == [
+        ("sub/rg/ws", "svc", "m", "10", "inputs"),
+        ("sub/rg/ws", "svc", "m", "10", "predictions"),
+    ]
+    assert modeltap.read(store, "m", version="10", service="svc", workspace="sub/rg/ws")["x"].tolist() == [1.0]
+    # Predictions and labels that were never collected leave the inputs alone in the join.
+    joined = modeltap.read_joined(store, "m", version="10", service="svc", workspace="sub/rg/ws")
+    assert joined[["x", "y"]].to_numpy().tolist() == [[1.0, 2.0]] and "label" not in joined.columns
 
 
 def test_export_writes_a_parquet_training_set(store: modeltap.LocalStore, tmp_path: Path) -> None:

@@ -10,16 +10,19 @@ hour) files of a store: ``./modeldata`` by default.
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import os
 from typing import Any
 
 from modeltap import lifecycle, switch
 from modeltap._native import Correlation
 from modeltap.collector import Collector
-from modeltap.read import export, read, read_joined
+from modeltap.readers import StreamNotFound, export, read, read_joined, streams
 from modeltap.stores import LocalStore, Store
 
-__version__ = "0.1.0"
+# The version has one home, Cargo.toml; maturin writes it into the package's metadata.
+__version__ = importlib.metadata.version("modeltap")
 
 __all__ = [
     "AzureBlobStore",
@@ -27,6 +30,7 @@ __all__ = [
     "Correlation",
     "LocalStore",
     "Store",
+    "StreamNotFound",
     "close",
     "configure",
     "export",
@@ -35,6 +39,7 @@ __all__ = [
     "read_joined",
     "set_enabled",
     "stats",
+    "streams",
     "watch_config",
 ]
 
@@ -102,12 +107,18 @@ def watch_config(path: str | os.PathLike[str]) -> None:
     switch.watch(path)
 
 
+#: Submodules loaded on first use: they need optional extras (pyspark; pandas and scipy).
+_LAZY_SUBMODULES = ("spark", "drift")
+
+
 def __getattr__(name: str) -> Any:
     # AzureBlobStore imports azure-storage-blob (the ``azure`` extra): only when asked for.
     if name == "AzureBlobStore":
         from modeltap.stores.azure import AzureBlobStore  # noqa: PLC0415
 
         return AzureBlobStore
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"modeltap.{name}")
     raise AttributeError(f"module 'modeltap' has no attribute {name!r}")
 
 
@@ -117,5 +128,7 @@ def stats() -> dict[str, Any]:
 
     >>> modeltap.stats()["rows_written"]
     0
+
+    Reading them starts nothing. Counters carry on across ``configure()``.
     """
-    return lifecycle.pipeline().stats()
+    return lifecycle.stats()

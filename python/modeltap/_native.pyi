@@ -1,12 +1,12 @@
 """The native core (Rust): ring, encoder thread, chunker."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, final
 
-import numpy as np
 from typing_extensions import Self, disjoint_base
 
-__all__ = ["Chunk", "Core", "Correlation", "ManualClock", "StreamHandle", "csv_field"]
+__all__ = ["Chunk", "Core", "Correlation", "ManualClock", "StreamHandle", "process_enabled", "set_process_enabled"]
 
 @final
 class Correlation:
@@ -36,13 +36,13 @@ class Chunk:
     @property
     def rows(self) -> int: ...
     @property
-    def cols(self) -> int: ...
-    @property
-    def first_ns(self) -> int: ...
-    @property
-    def last_ns(self) -> int: ...
-    @property
     def data(self) -> bytes: ...
+    @property
+    def header(self) -> bytes:
+        """The stream's header line, fixed before any of its rows was accepted."""
+    @property
+    def stem(self) -> str:
+        """The stream's file stem: files are ``<stem>.csv``, ``<stem>.1.csv``, ..."""
 
 @final
 class ManualClock:
@@ -56,15 +56,16 @@ class StreamHandle:
     """One collector's handle on the core; ``modeltap.Collector`` subclasses it."""
 
     def __new__(cls, *args: object, **kwargs: object) -> Self: ...
-    def _bind(
+    def _define(
         self,
-        core: Core,
         *,
         partition: str,
-        meta: list[tuple[str, str | None]],
-        ncols: int,
+        meta: list[tuple[str, str, str | None]],
+        stem: str,
+        names: Sequence[str] | None = None,
         block_timeout: float | None = None,
     ) -> None: ...
+    def _bind(self, core: Core) -> None: ...
     def collect(
         self,
         data: object,
@@ -75,15 +76,9 @@ class StreamHandle:
         copy: bool = False,
     ) -> Correlation:
         """Queues rows for writing and returns their Correlation."""
-    def _collect_columns(
-        self,
-        columns: list[np.ndarray],
-        correlation: Correlation | None = None,
-        correlation_id: str | None = None,
-        request_id: str | None = None,
-    ) -> Correlation: ...
     @property
-    def _ncols(self) -> int: ...
+    def feature_names(self) -> tuple[str, ...] | None:
+        """The value columns' names, once fixed."""
     @property
     def _stream_id(self) -> int: ...
     @property
@@ -109,11 +104,11 @@ class Core:
         clock: ManualClock | None = None,
     ) -> Core: ...
     def flush(self, timeout: float) -> int | None: ...
+    def retire_into(self, successor: Core) -> None: ...
     def close(self, timeout: float) -> bool: ...
     def next_output(
         self, timeout: float
     ) -> tuple[Literal["chunk"], Chunk] | tuple[Literal["flushed"], int] | tuple[Literal["closed"], None] | None: ...
-    def release(self) -> int: ...
     def join(self) -> None: ...
     @property
     def failure(self) -> str | None: ...
@@ -121,4 +116,5 @@ class Core:
     def closed(self) -> bool: ...
     def stats(self) -> dict[str, int]: ...
 
-def csv_field(text: str) -> str: ...
+def process_enabled() -> bool: ...
+def set_process_enabled(on: bool) -> None: ...

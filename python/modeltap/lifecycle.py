@@ -1,5 +1,6 @@
-"""The process-wide pipeline and its life: created on first use, rebuilt in forked children,
-flushed at exit and on SIGTERM."""
+"""The process-wide pipeline and its life: created on first use, replaced by ``configure()``,
+rebuilt in forked children, flushed at exit, on SIGTERM and when a ``multiprocessing`` child
+ends. What moves collectors is the pipeline's own business (``Pipeline.hand_over``)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,16 @@ import atexit
 import logging
 import os
 import signal
+import sys
 import threading
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from modeltap.pipeline import Options, Pipeline
+from modeltap import _native
+from modeltap.layout import StreamPath
+from modeltap.pipeline import Options, Pipeline, add_counters, idle_stats
 from modeltap.stores import from_environment
 from modeltap.stores.base import Store
 from modeltap.stores.local import LocalStore
-
-if TYPE_CHECKING:
-    from modeltap.collector import Collector
 
 logger = logging.getLogger("modeltap")
 
@@ -30,7 +30,8 @@ class _Process:
         self.pipeline: Pipeline | None = None
         self.options = Options()
         self.default_store: Store | None = None
-        self.collectors: weakref.WeakSet[Collector] = weakref.WeakSet()
+        #: The counters of pipelines configure() replaced, carried into stats().
+        self.retired: dict[str, Any] = {}
         # Pipelines a forked child inherited: their threads do not exist there and their locks
         # may be held forever, so they are never touched, closed or freed.
         self.orphans: list[Pipeline] = []
@@ -41,6 +42,9 @@ class _Process:
 _process = _Process()
 
 EXIT_TIMEOUT = 30.0
+#: Runs modeltap's exit flush among multiprocessing's finalizers, before those with priority 0
+#: and before the child's ``os._exit``.
+_CHILD_EXIT_PRIORITY = 10
 
 
 def default_store() -> Store:
@@ -65,35 +69,55 @@ def pipeline() -> Pipeline:
 
 
 def configure(store: Store | None = None, **options: Any) -> None:
-    """Replaces the pipeline's settings; the current pipeline is flushed and closed first and
-    existing collectors move to the new one."""
+    """Replaces the pipeline's settings. Existing collectors move to the new pipeline first,
+    then the old one is flushed and closed: rows collected meanwhile are not lost, and its
+    counters carry on in ``stats()`` (unless ``close()`` had ended it: then they start afresh)."""
     with _process.lock:
         new_options = Options(**options)
         old = _process.pipeline
-        _process.pipeline = None
-        if old is not None:
-            old.close(EXIT_TIMEOUT)
+        before = (_process.options, _process.default_store)
         _process.options = new_options
         if store is not None:
             _process.default_store = store
-        live = list(_process.collectors)
-        if live:
-            new = pipeline()
-            for c in live:
-                c._attach(new)
+        if old is None:
+            return
+        try:
+            new = Pipeline(new_options, default_store)
+        except BaseException:
+            # A call that raises changes nothing: the old pipeline carries on as it was.
+            _process.options, _process.default_store = before
+            raise
+        _process.pipeline = new
+        old.hand_over(new)
+        if old.closed:
+            # close() ended that pipeline's life before: counting starts afresh.
+            _process.retired = {}
+            return
+        if not old.close(EXIT_TIMEOUT):
+            logger.error("modeltap: the replaced pipeline did not close in time; see its counted losses")
+        _process.retired = add_counters(old.stats(), _process.retired)
 
 
-def add_collector(c: Collector) -> None:
+def adopt(handle: _native.StreamHandle, path: StreamPath, store: Store | None) -> None:
+    """Binds a new collector to the process's pipeline."""
     with _process.lock:
-        _process.collectors.add(c)
         # Collectors are made in init(), on the main thread: the place to hook SIGTERM.
         _install_hooks()
+        pipeline().adopt(handle, path, store)
 
 
 def current_stats() -> dict[str, Any] | None:
-    """The running pipeline's counters, or None before one has started."""
+    """The process's counters (the running pipeline's and those of the ones it replaced), or
+    None before any pipeline has started. Starts nothing."""
     p = _process.pipeline
-    return None if p is None else p.stats()
+    if p is None:
+        return add_counters(idle_stats(), _process.retired) if _process.retired else None
+    return add_counters(p.stats(), _process.retired)
+
+
+def stats() -> dict[str, Any]:
+    """The process's counters; all zero before any pipeline has started. Starts nothing."""
+    return current_stats() or idle_stats()
 
 
 def flush(timeout: float | None = 30.0) -> bool:
@@ -109,20 +133,35 @@ def close(timeout: float | None = EXIT_TIMEOUT) -> bool:
 def _after_fork_in_child() -> None:
     # Another thread may have held the lock at the fork; in the child it never lets go.
     _process.lock = threading.RLock()
+    # The parent's counts are the parent's.
+    _process.retired = {}
     old = _process.pipeline
     if old is None:
         return
     _process.orphans.append(old)
     _process.pipeline = None
     new = pipeline()
-    for c in list(_process.collectors):
-        c._attach(new)
+    old.hand_over_after_fork(new)
+    # A multiprocessing child (Process, Pool worker) ends in os._exit, which skips atexit: its
+    # finalizers are what runs last. They are cleared after this hook, so the finalizer is
+    # registered from multiprocessing's own after-fork step. Loaded already if it forked us.
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.register_after_fork(_process, _flush_when_child_ends)
+
+
+def _flush_when_child_ends(_: object) -> None:
+    import multiprocessing.util  # noqa: PLC0415 - loaded: it called us
+
+    multiprocessing.util.Finalize(None, _at_exit, exitpriority=_CHILD_EXIT_PRIORITY)
 
 
 def _at_exit() -> None:
     p = _process.pipeline
-    if p is not None and not p.closed:
-        p.close(EXIT_TIMEOUT)
+    # A close under way is waited for, not skipped: SIGTERM can arrive during the exit flush
+    # (a Pool worker that ends as the pool terminates it), and its default action kills.
+    if p is not None and not p.finished and not p.close(EXIT_TIMEOUT):
+        logger.error("modeltap: rows still unwritten at exit were lost: %s", p.stats()["rows_dropped"])
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

@@ -3,6 +3,9 @@
 One pipeline per process, shared by every Collector. The core's encoder thread turns collected
 rows into sealed chunks; the uploader thread here waits for them inside native code (without
 the GIL) and appends each to its stream's store, retrying until the store takes it.
+
+The pipeline owns its collectors: it binds them, and moves them itself to the pipeline that
+replaces it (``configure()``, a forked child).
 """
 
 from __future__ import annotations
@@ -11,27 +14,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from modeltap import _native
-from modeltap.delivery import Deliveries
+from modeltap.delivery import Deliveries, DeliveryCounters
 from modeltap.layout import StreamPath
 from modeltap.stores.base import Store
 
 logger = logging.getLogger("modeltap")
-
-#: A column written after the values: (kind, title, the text of a ``constant``).
-MetaColumn = tuple[str, str, "str | None"]
-
-#: Columns written after the values of every row.
-META_COLUMNS: tuple[MetaColumn, ...] = (
-    ("correlation_id", "$correlation_id", None),
-    ("timestamp", "$scoring_timestamp", None),
-    ("request_id", "$request_id", None),
-    ("row", "$row", None),
-)
 
 _DROP_REPORT_EVERY = 10.0
 
@@ -76,32 +70,13 @@ class Options:
             raise TypeError(f"clock must be a modeltap.testing.ManualClock, got {type(self.clock).__name__}")
 
 
-@dataclass
-class StreamSpec:
-    """Everything needed to (re)create a collector's stream on a pipeline."""
+@dataclass(frozen=True)
+class _Route:
+    """Where a stream's chunks go; the stream's contract (header, stem) travels with them."""
 
     path: StreamPath
+    #: None: the process's default store, whatever it is when the stream is bound.
     store: Store | None
-    partition: str
-    block_timeout: float | None
-    names: list[str] | None
-    meta: tuple[MetaColumn, ...] = META_COLUMNS
-    #: Files are ``<stem>.csv``, ``<stem>.1.csv``, ...
-    stem: str = "data"
-
-
-@dataclass
-class _Stream:
-    spec: StreamSpec
-    store: Store
-    header_cache: bytes | None = None
-
-    def header(self, cols: int) -> bytes:
-        if self.header_cache is None:
-            names = self.spec.names or [f"col_{i}" for i in range(cols)]
-            fields = [*names, *(title for _, title, _ in self.spec.meta)]
-            self.header_cache = (",".join(_native.csv_field(f) for f in fields) + "\n").encode()
-        return self.header_cache
 
 
 @dataclass
@@ -130,7 +105,10 @@ class Pipeline:
             nonce=int.from_bytes(os.urandom(8), "little"),
             clock=None if options.clock is None else options.clock.native,
         )
-        self._streams: dict[int, _Stream] = {}
+        self._routes: dict[int, _Route] = {}
+        self._stores: dict[int, Store] = {}
+        self._collectors: weakref.WeakValueDictionary[int, _native.StreamHandle] = weakref.WeakValueDictionary()
+        self._successor: Pipeline | None = None
         self._reported = _Reported()
         self._cond = threading.Condition()
         self._close_deadline: float | None = None
@@ -138,6 +116,8 @@ class Pipeline:
         self._failed_tickets: set[int] = set()
         self._spool_tickets: list[int] = []
         self._closed = False
+        #: True once a close() has returned having stopped both threads and closed the stores.
+        self.finished = False
         self._abandon = False
         self._undelivered = 0
         self._uploader = threading.Thread(target=self._upload_loop, name="modeltap-uploader", daemon=True)
@@ -145,19 +125,41 @@ class Pipeline:
 
     # -- streams -----------------------------------------------------------------------------
 
-    def register(self, handle: _native.StreamHandle, spec: StreamSpec) -> None:
-        """Binds ``handle`` (a Collector) to a new stream of this pipeline."""
-        store = spec.store if spec.store is not None else self._default_store()
-        handle._bind(
-            self._core,
-            partition=spec.partition,
-            meta=[(kind, value) for kind, _, value in spec.meta],
-            ncols=len(spec.names) if spec.names else 0,
-            block_timeout=spec.block_timeout,
-        )
+    def adopt(self, handle: _native.StreamHandle, path: StreamPath, store: Store | None) -> None:
+        """Binds ``handle`` (a collector) to this pipeline; its rows go to ``store`` under ``path``."""
         with self._cond:
-            self._streams[handle._stream_id] = _Stream(spec, store)
-            self._deliveries.add_store(store)
+            successor = self._successor
+            if successor is None:
+                self._bind(handle, _Route(path, store))
+                return
+        successor.adopt(handle, path, store)
+
+    def _bind(self, handle: _native.StreamHandle, route: _Route) -> None:
+        store = route.store if route.store is not None else self._default_store()
+        sid = handle._stream_id
+        self._routes[sid] = route
+        self._stores[sid] = store
+        self._deliveries.add_store(store)
+        self._collectors[sid] = handle
+        # Last: from here on, collect() queues into this pipeline.
+        handle._bind(self._core)
+
+    def hand_over(self, successor: Pipeline) -> None:
+        """Moves every collector to ``successor``; rows offered here after close() go there too,
+        so collecting threads lose nothing while this pipeline closes."""
+        with self._cond:
+            self._successor = successor
+            moving = [(h, self._routes[sid]) for sid, h in list(self._collectors.items())]
+        for handle, route in moving:
+            successor.adopt(handle, route.path, route.store)
+        self._core.retire_into(successor._core)
+
+    def hand_over_after_fork(self, successor: Pipeline) -> None:
+        """``hand_over`` in a forked child, where this pipeline's threads do not exist and its
+        locks may be held forever: nothing here is locked, flushed or closed."""
+        for sid, handle in list(self._collectors.items()):
+            route = self._routes[sid]
+            successor.adopt(handle, route.path, route.store)
 
     # -- the uploader ------------------------------------------------------------------------
 
@@ -234,16 +236,15 @@ class Pipeline:
             self._cond.notify_all()
 
     def _deliver(self, chunk: _native.Chunk) -> None:
-        stream = self._streams[chunk.stream]
-        folder = stream.spec.path.folder(chunk.year, chunk.month, chunk.day, chunk.hour)
+        folder = self._routes[chunk.stream].path.folder(chunk.year, chunk.month, chunk.day, chunk.hour)
         self._deliveries.deliver(
-            stream.store,
+            self._stores[chunk.stream],
             folder,
-            stream.header(chunk.cols),
+            chunk.header,
             chunk.data,
             chunk.rows,
             give_up=lambda: self._abandon,
-            stem=stream.spec.stem,
+            stem=chunk.stem,
         )
 
     def _flush_stores(self) -> bool:
@@ -309,6 +310,7 @@ class Pipeline:
                 store.close()
             except Exception:
                 logger.exception("modeltap: %r failed to close", store)
+        self.finished = True
         return not self._undelivered
 
     @property
@@ -316,42 +318,75 @@ class Pipeline:
         return bool(self._core.closed)
 
     def stats(self) -> dict[str, Any]:
-        native = self._core.stats()
         with self._cond:
-            c = self._deliveries.counters
             spool = self._deliveries.spool
-            out: dict[str, Any] = {
-                "rows_collected": native["rows_collected"],
-                "rows_dropped": {
-                    "ring_full": native["rows_dropped_ring_full"],
-                    "timeout": native["rows_dropped_timeout"],
-                    "closed": native["rows_dropped_closed"],
-                    "encoder": native["rows_dropped_encoder"],
-                    "store": c.rows_dropped_store,
-                    "spool_full": c.rows_dropped_spool_full,
-                },
-                "rows_disabled": native["rows_disabled"],
-                "rows_sampled_out": native["rows_sampled_out"],
-                "rows_encoded": native["rows_encoded"],
-                "rows_written": c.rows_written,
-                "bytes_encoded": native["bytes_encoded"],
-                "bytes_written": c.bytes_written,
-                "chunks_sealed": native["chunks_sealed"],
-                "chunks_written": c.chunks_written,
-                "records_collected": native["records_collected"],
-                "queue_depth": native["ring_depth"],
-                "queue_capacity": native["ring_capacity"],
-                "queue_bytes": native["queue_bytes"],
-                "open_chunks": native["open_chunks"],
-                "open_bytes": native["open_bytes"],
-                "rows_spooled": c.rows_spooled,
-                "spool_chunks": self._deliveries.pending(),
-                "spool_damaged": 0 if spool is None else spool.damaged,
-                "store_errors": c.store_errors,
-                "last_store_error": c.last_error,
-                "encoder_error": self._core.failure,
-            }
-        return out
+            return _stats(
+                self._core.stats(),
+                self._deliveries.counters,
+                self._deliveries.pending(),
+                0 if spool is None else spool.damaged,
+                self._core.failure,
+            )
+
+
+def idle_stats() -> dict[str, Any]:
+    """The counters before any pipeline has run: all zero."""
+    return _stats(defaultdict(int), DeliveryCounters(), 0, 0, None)
+
+
+#: Values of stats() that describe the present, not a count since start: not carried over.
+_GAUGES = frozenset(
+    ("queue_depth", "queue_capacity", "queue_bytes", "open_chunks", "open_bytes", "spool_chunks", "spool_damaged")
+)
+
+
+def add_counters(live: dict[str, Any], retired: dict[str, Any]) -> dict[str, Any]:
+    """``live`` stats with the counters of ``retired`` (pipelines configure() replaced) added."""
+    out = dict(live)
+    for key, value in retired.items():
+        if isinstance(value, dict):
+            out[key] = add_counters(out.get(key, {}), value)
+        elif key not in _GAUGES and isinstance(value, int) and not isinstance(value, bool):
+            out[key] = out.get(key, 0) + value
+        elif key not in out or out[key] is None:
+            out[key] = value
+    return out
+
+
+def _stats(
+    native: Mapping[str, int], c: DeliveryCounters, spool_chunks: int, spool_damaged: int, failure: str | None
+) -> dict[str, Any]:
+    return {
+        "rows_collected": native["rows_collected"],
+        "rows_dropped": {
+            "ring_full": native["rows_dropped_ring_full"],
+            "timeout": native["rows_dropped_timeout"],
+            "closed": native["rows_dropped_closed"],
+            "encoder": native["rows_dropped_encoder"],
+            "store": c.rows_dropped_store,
+            "spool_full": c.rows_dropped_spool_full,
+        },
+        "rows_disabled": native["rows_disabled"],
+        "rows_sampled_out": native["rows_sampled_out"],
+        "rows_encoded": native["rows_encoded"],
+        "rows_written": c.rows_written,
+        "bytes_encoded": native["bytes_encoded"],
+        "bytes_written": c.bytes_written,
+        "chunks_sealed": native["chunks_sealed"],
+        "chunks_written": c.chunks_written,
+        "records_collected": native["records_collected"],
+        "queue_depth": native["ring_depth"],
+        "queue_capacity": native["ring_capacity"],
+        "queue_bytes": native["queue_bytes"],
+        "open_chunks": native["open_chunks"],
+        "open_bytes": native["open_bytes"],
+        "rows_spooled": c.rows_spooled,
+        "spool_chunks": spool_chunks,
+        "spool_damaged": spool_damaged,
+        "store_errors": c.store_errors,
+        "last_store_error": c.last_error,
+        "encoder_error": failure,
+    }
 
 
 def _remaining(deadline: float | None) -> float:

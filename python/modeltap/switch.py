@@ -14,10 +14,10 @@ import json
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from modeltap import _native
 
 logger = logging.getLogger("modeltap")
 
@@ -25,17 +25,19 @@ logger = logging.getLogger("modeltap")
 class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.enabled = os.environ.get("MODELTAP_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off")
-        self.listeners: weakref.WeakSet[Any] = weakref.WeakSet()
         self.watcher: _Watcher | None = None
 
 
 _state = _State()
+# The switch itself is one atomic in the native core, read by every admission.
+_native.set_process_enabled(
+    os.environ.get("MODELTAP_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off")
+)
 
 
 def enabled() -> bool:
     """Whether collection is on for this process."""
-    return _state.enabled
+    return _native.process_enabled()
 
 
 def set_enabled(on: bool) -> None:
@@ -43,20 +45,10 @@ def set_enabled(on: bool) -> None:
     if not isinstance(on, bool):
         raise TypeError(f"set_enabled() takes a bool, got {type(on).__name__}")
     with _state.lock:
-        changed = on != _state.enabled
-        _state.enabled = on
-        listeners = list(_state.listeners)
-    for listener in listeners:
-        listener._switch_changed()
+        changed = on != _native.process_enabled()
+        _native.set_process_enabled(on)
     if changed:
         logger.info("modeltap: collection switched %s", "on" if on else "off")
-
-
-def follow(collector: Any) -> None:
-    """Registers a collector (anything with ``_switch_changed()``) to follow the switch."""
-    with _state.lock:
-        _state.listeners.add(collector)
-    _start_watching_from_environment()
 
 
 def watch(path: str | os.PathLike[str], interval: float = 1.0) -> None:
@@ -73,7 +65,8 @@ def watch(path: str | os.PathLike[str], interval: float = 1.0) -> None:
     watcher.start()
 
 
-def _start_watching_from_environment() -> None:
+def watch_from_environment() -> None:
+    """Starts watching ``$MODELTAP_CONFIG``, if set and not watched yet."""
     path = os.environ.get("MODELTAP_CONFIG")
     if path and _state.watcher is None:
         watch(path)
@@ -124,7 +117,7 @@ class _Watcher:
 
 
 def _on_off() -> str:
-    return "on" if _state.enabled else "off"
+    return "on" if enabled() else "off"
 
 
 def _after_fork_in_child() -> None:

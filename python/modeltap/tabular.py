@@ -197,3 +197,44 @@ def _column(values: list[Any], name: str) -> np.ndarray:
     column = np.empty(len(values), dtype=object)
     column[:] = values
     return column
+
+
+def to_columns(data: Any, names: Sequence[str] | None, ncols: int, copy: bool) -> tuple[Columns, list[str] | None]:
+    """What ``collect()`` does with anything but a numpy array: its columns, and the column
+    names it carries (a frame's or a dict's), if any. ``names`` and ``ncols`` are the stream's,
+    once fixed (else None and 0). The native core calls this once per call and goes on.
+
+    >>> to_columns({"a": [1, 2], "b": [3, 4]}, None, 0, False)[1]
+    ['a', 'b']
+    """
+    if is_dataframe(data):
+        return from_dataframe(data, names, copy)
+    if isinstance(data, Mapping):
+        return from_mapping(data, names, copy)
+    if isinstance(data, (list, tuple)):
+        if is_records(data):
+            return from_records(data, names)
+        return from_sequence(data, ncols), None
+    raise TypeError(
+        f"collect() takes a numpy array, a pandas DataFrame or Series, a dict of columns "
+        f"or a list of rows, got {type(data).__name__}"
+    )
+
+
+def rows_in(data: Any, ncols: int) -> int:
+    """How many rows ``data`` holds, without converting it: for calls left out by a switch or by
+    sampling, which are counted but not converted.
+
+    >>> rows_in([[1, 2], [3, 4]], 2)
+    2
+    """
+    if is_dataframe(data):
+        return len(data)
+    if isinstance(data, Mapping):
+        values = list(data.values())
+        return 1 if not values or _is_scalar(values[0]) else len(values[0])
+    if isinstance(data, (list, tuple)):
+        if all(_is_scalar(v) for v in data):
+            return len(data) if ncols == 1 else min(len(data), 1)
+        return len(data)
+    return 1

@@ -1,5 +1,8 @@
 //! Floats in the shortest form that parses back to the same value (zmij), with NaN and the
-//! infinities spelled `NaN`, `inf`, `-inf`: what pandas and polars read back as floats.
+//! infinities spelled `NaN`, `inf`, `-inf`. Measured (README, "Reading the files with other
+//! tools"): `inf` is read as a float by pandas, polars, pyarrow and DuckDB by default and by
+//! Spark with `positiveInf`/`negativeInf`; `Inf`/`Infinity` are read as strings by polars,
+//! which has no option for them.
 
 #[inline]
 pub fn write_f64(out: &mut Vec<u8>, v: f64) {

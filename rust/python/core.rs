@@ -4,25 +4,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::convert::{self, Converted};
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
 use crate::clock::{Clock, Partitioning};
-use crate::pipeline::{Config, Output, Pipeline};
-use crate::stats::Stats;
+use crate::error::Error;
+use crate::pipeline::{Config, Input, Output, Pipeline};
 use crate::stream::{MetaColumn, StreamConfig};
+use crate::switch;
 
 type Core = Pipeline<Py<PyAny>>;
 
 /// Owners the encoder is done with, released a few per `collect()` so none pile up.
 const RELEASE_PER_COLLECT: usize = 4;
 
-fn seconds(name: &str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, got {s}")))
+fn seconds(name: &'static str, s: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(s).map_err(|_| Error::BadSeconds { name, value: s })
 }
 
 #[pyclass(frozen, name = "Core", module = "modeltap._native")]
@@ -51,7 +52,7 @@ impl PyCore {
             ("max_sealed", max_sealed),
         ] {
             if v == 0 {
-                return Err(PyValueError::new_err(format!("{name} must be positive")));
+                return Err(Error::NotPositive(name).into());
             }
         }
         let config = Config {
@@ -62,9 +63,9 @@ impl PyCore {
             max_sealed,
             clock: clock.map_or(Clock::System, |c| c.clock.clone()),
             nonce,
+            switch: &switch::PROCESS,
         };
-        let core = Pipeline::start(config)
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the encoder thread: {e}")))?;
+        let core = Pipeline::start(config).map_err(|e| Error::Spawn(e.to_string()))?;
         Ok(PyCore { core: Arc::new(core) })
     }
 
@@ -74,6 +75,12 @@ impl PyCore {
         let timeout = seconds("timeout", timeout)?;
         let core = &self.core;
         Ok(py.detach(|| core.flush(timeout)))
+    }
+
+    /// Sends what is offered to this core after it closed to `successor` instead: call before
+    /// `close()` when `configure()` replaces a pipeline, once collectors moved.
+    fn retire_into(&self, successor: &PyCore) {
+        self.core.retire_into(successor.core.clone())
     }
 
     /// Stops taking rows and asks the encoder to seal everything and stop.
@@ -96,16 +103,6 @@ impl PyCore {
             Some(Output::Flushed(t)) => Some(("flushed", t.into_pyobject(py)?.into_any().unbind())),
             Some(Output::Closed) => Some(("closed", py.None())),
         })
-    }
-
-    /// Drops the references the encoder is done with; returns how many.
-    fn release(&self) -> usize {
-        let mut n = 0;
-        while let Some(owner) = self.core.pop_released() {
-            drop(owner);
-            n += 1;
-        }
-        n
     }
 
     /// Waits for the encoder thread to end, after `("closed", None)`.
@@ -134,10 +131,22 @@ impl PyCore {
     }
 }
 
+impl PyCore {
+    /// Drops the references the encoder is done with (called attached).
+    fn release(&self) {
+        while let Some(owner) = self.core.pop_released() {
+            drop(owner);
+        }
+    }
+}
+
 /// One collector's handle on the core; `modeltap.Collector` subclasses it, so `collect()` is a
 /// single native call.
 #[pyclass(subclass, name = "StreamHandle", module = "modeltap._native")]
 pub struct PyStream {
+    stream: Option<Arc<StreamConfig>>,
+    /// `Some` under `policy="block"`: how long `collect()` waits for room.
+    wait: Option<Duration>,
     // Shared so `collect()` can let go of its borrow of the handle before it waits (policy
     // "block"), leaving `_bind` free to run meanwhile.
     bound: Option<Arc<Binding>>,
@@ -145,132 +154,111 @@ pub struct PyStream {
 
 struct Binding {
     core: Arc<Core>,
-    config: Arc<StreamConfig>,
-    /// `Some` under `policy="block"`: how long `collect()` waits for room.
+    stream: Arc<StreamConfig>,
     wait: Option<Duration>,
 }
 
-fn parse_meta(meta: Vec<(String, Option<String>)>) -> PyResult<Vec<MetaColumn>> {
-    meta.into_iter()
-        .map(|(kind, value)| match (kind.as_str(), value) {
-            ("correlation_id", None) => Ok(MetaColumn::CorrelationId),
-            ("timestamp", None) => Ok(MetaColumn::Timestamp),
-            ("request_id", None) => Ok(MetaColumn::RequestId),
-            ("row", None) => Ok(MetaColumn::Row),
-            ("constant", Some(v)) => {
-                let mut field = Vec::new();
-                crate::encode::write_text(&mut field, &v);
-                Ok(MetaColumn::Constant(field))
-            }
-            (k, _) => Err(PyValueError::new_err(format!("unknown meta column {k:?}"))),
+/// The pure Python function that turns frames, dicts and lists into columns; imported once.
+static TO_COLUMNS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// ... and the one that counts their rows, for calls that are not admitted.
+static ROWS_IN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Names given by Python: each a str that is valid Unicode.
+fn names_of(obj: &Bound<'_, PyAny>, what: &'static str) -> PyResult<Vec<String>> {
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!("{what} must be a sequence of str, not one str")));
+    }
+    obj.try_iter()?
+        .enumerate()
+        .map(|(index, item)| {
+            let item = item?;
+            let s = item
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err(format!("{what}[{index}] is a {}, not a str", type_name(&item))))?;
+            Ok(s.to_str().map_err(|_| Error::NameNotText { index, what })?.to_owned())
         })
         .collect()
 }
 
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
 impl Binding {
-    #[allow(clippy::too_many_arguments)]
-    fn collect_with<'py>(
-        &self,
-        py: Python<'py>,
-        rows_hint: usize,
-        convert: impl FnOnce(usize) -> PyResult<Converted>,
-        correlation: Option<Bound<'py, PyCorrelation>>,
-        correlation_id: Option<String>,
-        request_id: Option<String>,
-    ) -> PyResult<Bound<'py, PyCorrelation>> {
-        let Binding { core, config, wait } = self;
-        for _ in 0..RELEASE_PER_COLLECT {
-            match core.pop_released() {
-                Some(owner) => drop(owner),
-                None => break,
-            }
-        }
-        let corr = match correlation {
-            Some(c) => {
-                if correlation_id.is_some() || request_id.is_some() {
-                    return Err(PyValueError::new_err(
-                        "pass either correlation= or correlation_id=/request_id=, not both: the correlation already carries its ids",
-                    ));
-                }
-                c.get().inner.clone()
-            }
-            None => core.correlation(correlation_id.map(Arc::from), request_id.map(Arc::from)),
+    /// Hands an accepted record to the core: at once, or waiting (without the GIL) for room.
+    fn submit(&self, py: Python<'_>, rec: crate::record::Record<Py<PyAny>>) {
+        let refused = match self.wait {
+            None => self.core.submit(rec, None).err(),
+            Some(t) => py.detach(|| self.core.submit(rec, Some(t)).err()),
         };
-        if !config.enabled() {
-            Stats::add(&core.stats_ref().rows_disabled, rows_hint);
-            return Bound::new(py, PyCorrelation { inner: corr });
-        }
-        if !config.samples(corr.nonce, corr.counter) {
-            Stats::add(&core.stats_ref().rows_sampled_out, rows_hint);
-            return Bound::new(py, PyCorrelation { inner: corr });
-        }
-        let Converted { batch, owner } = convert(config.ncols())?;
-        if batch.rows() == 0 && batch.cols() == 0 {
-            // An empty list: no rows, and no columns to check.
-            return Bound::new(py, PyCorrelation { inner: corr });
-        }
-        if batch.rows() > 0 && batch.cols() == 0 {
-            return Err(PyValueError::new_err(format!("the data has {} rows but no columns", batch.rows())));
-        }
-        if let Err(e) = config.check_cols(batch.cols()) {
-            return Err(PyValueError::new_err(format!(
-                "the data has {} columns but this collector takes {} (its feature_names, or the first collect())",
-                e.got, e.expected
-            )));
-        }
-        if batch.rows() > 0 {
-            let rec = crate::record::Record { stream: config.clone(), correlation: corr.clone(), batch, owner };
-            let refused = match wait {
-                None => core.submit(rec, None).err(),
-                Some(t) => py.detach(|| core.submit(rec, Some(*t)).err()),
-            };
-            // A refused record is released here, attached; the loss is already counted.
-            drop(refused);
-        }
-        Bound::new(py, PyCorrelation { inner: corr })
+        // A refused record is released here, attached; the loss is already counted.
+        drop(refused);
+    }
+
+    /// A frame, dict or list as columns, converted by one call of the Python function.
+    fn other_input(&self, data: &Bound<'_, PyAny>, ncols: usize, copy: bool) -> PyResult<Input<Py<PyAny>>> {
+        let py = data.py();
+        let names = self.stream.contract().map(|c| c.names.clone());
+        let fixed = names.is_some();
+        let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
+        let (columns, labels): (Bound<'_, PyList>, Option<Bound<'_, PyAny>>) = out.extract()?;
+        // Labels only matter while the names are not fixed.
+        let labels = labels.filter(|_| !fixed).map(|l| names_of(&l, "column names")).transpose()?;
+        let Converted { batch, owner } = convert::columns(py, &columns)?;
+        Ok(Input { batch, owner, labels })
     }
 }
 
 impl PyStream {
-    fn binding(&self) -> PyResult<&Arc<Binding>> {
-        self.bound.as_ref().ok_or_else(|| PyRuntimeError::new_err("this collector is not bound to a pipeline"))
+    fn binding(&self) -> Result<&Arc<Binding>, Error> {
+        self.bound.as_ref().ok_or(Error::Unbound)
+    }
+
+    fn stream(&self) -> PyResult<&Arc<StreamConfig>> {
+        self.stream.as_ref().ok_or_else(|| PyTypeError::new_err("this handle's stream is not defined yet"))
     }
 }
 
 #[pymethods]
 impl PyStream {
-    /// Unbound until `_bind`; the subclass's `__init__` takes its own arguments.
+    /// Undefined until `_define`; the subclass's `__init__` takes its own arguments.
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        PyStream { bound: None }
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyStream { stream: None, wait: None, bound: None }
     }
 
-    /// Registers this handle's stream on `core`, keeping the switches and the column count of a
-    /// previous binding. `meta` lists the columns after the values, each `(kind, value)`: kinds
-    /// `correlation_id`, `timestamp`, `request_id`, `row`, or `constant` with its text.
-    #[pyo3(signature = (core, *, partition, meta, ncols, block_timeout=None))]
-    fn _bind(
+    /// Defines this handle's stream, once: its columns and policy. `meta` lists the columns
+    /// after the values, each `(kind, title, value)`: kinds `correlation_id`, `timestamp`,
+    /// `request_id`, `row`, or `constant` with its text. `names` fixes the header now.
+    #[pyo3(signature = (*, partition, meta, stem, names=None, block_timeout=None))]
+    fn _define(
         &mut self,
-        core: &PyCore,
         partition: &str,
-        meta: Vec<(String, Option<String>)>,
-        ncols: usize,
+        meta: Vec<(String, String, Option<String>)>,
+        stem: &str,
+        names: Option<&Bound<'_, PyAny>>,
         block_timeout: Option<f64>,
     ) -> PyResult<()> {
-        let partitioning = Partitioning::parse(partition)
-            .ok_or_else(|| PyValueError::new_err(format!("partition must be 'day' or 'hour', got {partition:?}")))?;
-        let wait = block_timeout.map(|t| seconds("timeout", t)).transpose()?;
-        let ncols = match &self.bound {
-            Some(old) if ncols == 0 => old.config.ncols(),
-            _ => ncols,
-        };
-        let config = core.core.register(partitioning, parse_meta(meta)?, ncols);
-        if let Some(old) = &self.bound {
-            config.set_enabled(old.config.enabled());
-            config.set_sample_rate(old.config.sample_rate());
+        if self.stream.is_some() {
+            return Err(PyTypeError::new_err("this handle's stream is already defined"));
         }
-        self.bound = Some(Arc::new(Binding { core: core.core.clone(), config, wait }));
+        let partitioning = Partitioning::parse(partition).ok_or_else(|| Error::BadPartition(partition.into()))?;
+        let wait = block_timeout.map(|t| seconds("timeout", t)).transpose()?;
+        let meta = meta
+            .into_iter()
+            .map(|(kind, title, value)| Ok((MetaColumn::parse(&kind, value.as_deref())?, title)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let names = names.map(|n| names_of(n, "feature_names")).transpose()?;
+        self.stream = Some(Arc::new(StreamConfig::new(partitioning, meta, stem, names)?));
+        self.wait = wait;
+        Ok(())
+    }
+
+    /// Moves this handle to `core`; its stream (contract, switches) moves whole.
+    fn _bind(&mut self, core: &PyCore) -> PyResult<()> {
+        let stream = self.stream()?.clone();
+        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait }));
         Ok(())
     }
 
@@ -281,8 +269,8 @@ impl PyStream {
     /// Pass `correlation=corr` to another collector's collect() to put the same ids on its
     /// rows. numpy arrays are read in place: the rows are encoded from the array's memory on a
     /// background thread shortly after this returns, so an array changed in place afterwards
-    /// may be written changed; pass copy=True then. Other inputs go through
-    /// `_collect_other` (data frames, dicts, lists).
+    /// may be written changed; pass copy=True then. Data frames, dicts and lists are converted
+    /// to columns during the call.
     #[pyo3(signature = (data, correlation=None, *, correlation_id=None, request_id=None, copy=false))]
     fn collect<'py>(
         slf: &Bound<'py, Self>,
@@ -293,84 +281,87 @@ impl PyStream {
         copy: bool,
     ) -> PyResult<Bound<'py, PyCorrelation>> {
         let py = slf.py();
-        let Ok(arr) = data.cast::<PyUntypedArray>() else {
-            let out = slf.call_method1("_collect_other", (data, correlation, correlation_id, request_id, copy))?;
-            return Ok(out.cast_into::<PyCorrelation>()?);
-        };
         let binding = slf.borrow().binding()?.clone();
-        let rows = convert::layout(arr.shape(), binding.config.ncols()).map_or(1, |(rows, _)| rows);
-        let data = if copy { data.call_method0("copy")? } else { data.clone() };
-        binding.collect_with(
-            py,
-            rows,
-            |ncols| Ok(convert::array(&data, ncols)?.expect("checked to be an array above")),
-            correlation,
-            correlation_id,
-            request_id,
-        )
+        let core = &binding.core;
+        for _ in 0..RELEASE_PER_COLLECT {
+            match core.pop_released() {
+                Some(owner) => drop(owner),
+                None => break,
+            }
+        }
+        let corr = core.correlation_for(correlation.as_ref().map(|c| &c.get().inner), correlation_id, request_id)?;
+        let rec = match data.cast::<PyUntypedArray>() {
+            Ok(arr) => core.prepare(
+                &binding.stream,
+                &corr,
+                |ncols| convert::layout(arr.shape(), ncols).map_or(1, |(rows, _)| rows),
+                |ncols| {
+                    let data = if copy { data.call_method0("copy")? } else { data.clone() };
+                    let Converted { batch, owner } = convert::array(&data, ncols)?.expect("checked to be an array");
+                    Ok::<_, PyErr>(Input { batch, owner, labels: None })
+                },
+            )?,
+            Err(_) => core.prepare(
+                &binding.stream,
+                &corr,
+                |ncols| {
+                    let rows_in = ROWS_IN.import(py, "modeltap.tabular", "rows_in");
+                    rows_in.and_then(|f| f.call1((data, ncols))?.extract()).unwrap_or(1)
+                },
+                |ncols| binding.other_input(data, ncols, copy),
+            )?,
+        };
+        if let Some(rec) = rec {
+            binding.submit(py, rec);
+        }
+        Bound::new(py, PyCorrelation { inner: corr })
     }
 
-    /// Collects columns: a list of 1-D numpy arrays of equal length.
-    #[pyo3(signature = (columns, correlation=None, correlation_id=None, request_id=None))]
-    fn _collect_columns<'py>(
-        slf: &Bound<'py, Self>,
-        columns: &Bound<'py, PyList>,
-        correlation: Option<Bound<'py, PyCorrelation>>,
-        correlation_id: Option<String>,
-        request_id: Option<String>,
-    ) -> PyResult<Bound<'py, PyCorrelation>> {
-        let py = slf.py();
-        let binding = slf.borrow().binding()?.clone();
-        let rows = match columns.iter().next() {
-            Some(c) => c.len().unwrap_or(1),
-            None => 0,
-        };
-        binding.collect_with(py, rows, |_| convert::columns(py, columns), correlation, correlation_id, request_id)
-    }
-
-    /// Value columns; 0 until the first `collect()` fixes it.
+    /// The value columns' names, once fixed: by `feature_names`, else by the first accepted
+    /// `collect()` (a frame's column names, or `col_0`, `col_1`, ...).
     #[getter]
-    fn _ncols(&self) -> PyResult<usize> {
-        Ok(self.binding()?.config.ncols())
+    fn feature_names<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.stream()?.contract().map(|c| PyTuple::new(py, &c.names)).transpose()
     }
 
-    /// The runtime switch: when False, `collect()` only counts the rows it skips.
+    /// The collector's own switch: when False, `collect()` only counts the rows it skips.
+    /// Rows are written while it and the process's switch are both on.
     #[getter]
     fn enabled(&self) -> PyResult<bool> {
-        Ok(self.binding()?.config.enabled())
+        Ok(self.stream()?.enabled())
     }
 
     #[setter]
     fn set_enabled(&self, on: bool) -> PyResult<()> {
-        self.binding()?.config.set_enabled(on);
+        self.stream()?.set_enabled(on);
         Ok(())
     }
 
     /// Fraction of requests kept (1.0 keeps all), decided per request.
     #[getter]
     fn sample_rate(&self) -> PyResult<f64> {
-        Ok(self.binding()?.config.sample_rate())
+        Ok(self.stream()?.sample_rate())
     }
 
     #[setter]
     fn set_sample_rate(&self, rate: f64) -> PyResult<()> {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(PyValueError::new_err(format!("sample_rate must be between 0 and 1, got {rate}")));
-        }
-        self.binding()?.config.set_sample_rate(rate);
-        Ok(())
+        Ok(self.stream()?.set_sample_rate(rate)?)
     }
 
     #[getter]
     fn _stream_id(&self) -> PyResult<u32> {
-        Ok(self.binding()?.config.id)
+        Ok(self.stream()?.id)
     }
 }
 
-/// `text` as one CSV field, quoted as the encoder quotes values (for header names).
+/// Whether collection is on for the whole process.
 #[pyfunction]
-pub fn csv_field(text: &str) -> String {
-    let mut out = Vec::new();
-    crate::encode::write_text(&mut out, text);
-    String::from_utf8(out).expect("quoting keeps UTF-8")
+pub fn process_enabled() -> bool {
+    switch::PROCESS.is_on()
+}
+
+/// Switches collection on or off for every stream of the process, at once.
+#[pyfunction]
+pub fn set_process_enabled(on: bool) {
+    switch::PROCESS.set(on)
 }

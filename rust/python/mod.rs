@@ -2,6 +2,7 @@
 
 mod convert;
 mod core;
+mod error;
 mod types;
 
 use pyo3::prelude::*;
@@ -13,6 +14,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyCorrelation>()?;
     m.add_class::<types::PyChunk>()?;
     m.add_class::<types::PyManualClock>()?;
-    m.add_function(wrap_pyfunction!(core::csv_field, m)?)?;
+    m.add_function(wrap_pyfunction!(core::process_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(core::set_process_enabled, m)?)?;
     Ok(())
 }

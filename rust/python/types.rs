@@ -63,13 +63,13 @@ pub struct PyChunk {
     #[pyo3(get)]
     rows: u64,
     #[pyo3(get)]
-    cols: usize,
-    #[pyo3(get)]
-    first_ns: i64,
-    #[pyo3(get)]
-    last_ns: i64,
-    #[pyo3(get)]
     data: Py<PyBytes>,
+    /// The stream's header line, fixed before any of its rows was accepted.
+    #[pyo3(get)]
+    header: Py<PyBytes>,
+    /// The stream's file stem: files are `<stem>.csv`, `<stem>.1.csv`, ...
+    #[pyo3(get)]
+    stem: String,
 }
 
 impl PyChunk {
@@ -82,10 +82,9 @@ impl PyChunk {
             day,
             hour,
             rows: chunk.rows,
-            cols: chunk.cols,
-            first_ns: chunk.first_ns,
-            last_ns: chunk.last_ns,
             data: PyBytes::new(py, &chunk.data).unbind(),
+            header: PyBytes::new(py, &chunk.header).unbind(),
+            stem: chunk.stem.to_string(),
         }
     }
 }

@@ -1,7 +1,11 @@
 """``azureml.monitoring.ModelDataCollector`` (v1), the collector of Azure ML's AKS web services.
 
 Same constructor, designations, ``collect()`` return value, ``add_correlations()``, CSV columns,
-file names (``<collection_name>.csv``) and environment switches. Where v1 went wrong, this one
+environment switches and, on AKS, the workspace and model version from Azure ML's config map
+(see :mod:`modeltap.azureml.service`). Files are named ``data.csv``, the name Azure ML's docs
+and readers use; ``file_names="v1"`` (or ``AML_MODEL_DC_FILE_NAMES=v1``) keeps the names v1's
+own library wrote: ``<designation>.csv`` for inputs, predictions and labels,
+``<collection_name>.csv`` for signals and general. Where v1 went wrong, this one
 does not (see the README's "Azure ML drop-ins"): bad input raises instead of being printed
 about and dropped, a bad designation raises instead of leaving a collector that never writes,
 and nothing blocks the scoring thread.
@@ -19,31 +23,28 @@ from typing import Any
 
 import numpy as np
 
+from modeltap import columns
+from modeltap.azureml.service import resolve
 from modeltap.collector import Collector
+from modeltap.layout import FILE_STEM
 
 DESIGNATIONS = ("inputs", "predictions", "labels", "signals", "general")
 
-CORRELATION_ID = "$aml_dc_correlation_id"
-SCORING_TIMESTAMP = "$aml_dc_scoring_timestamp"
-BOUNDARY = "$aml_dc_boundary"
-WORKSPACE = "$aml_workspace"
-SERVICE_NAME = "$aml_service_name"
-MODEL_NAME = "$aml_model_name"
-MODEL_VERSION = "$aml_model_version"
-REQUEST_ID = "$aml_request_id"
+CORRELATION_ID = columns.AML_CORRELATION_ID
+SCORING_TIMESTAMP = columns.AML_SCORING_TIMESTAMP
+BOUNDARY = columns.AML_BOUNDARY
+WORKSPACE = columns.AML_WORKSPACE
+SERVICE_NAME = columns.AML_SERVICE_NAME
+MODEL_NAME = columns.AML_MODEL_NAME
+MODEL_VERSION = columns.AML_MODEL_VERSION
+REQUEST_ID = columns.AML_REQUEST_ID
 #: The columns v1 appends after the values, in its order.
-CORRELATION_HEADERS = (
-    CORRELATION_ID,
-    SCORING_TIMESTAMP,
-    BOUNDARY,
-    WORKSPACE,
-    SERVICE_NAME,
-    MODEL_NAME,
-    MODEL_VERSION,
-    REQUEST_ID,
-)
+CORRELATION_HEADERS = columns.AML_COLUMNS
 #: v1's request id when the request carries none.
 NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+#: Chooses the file names when the constructor does not: ``data`` (the default) or ``v1``.
+FILE_NAMES_VARIABLE = "AML_MODEL_DC_FILE_NAMES"
+_V1_NAMED_BY_DESIGNATION = ("inputs", "predictions", "labels")
 
 
 def _flag(name: str) -> bool | None:
@@ -64,6 +65,10 @@ class ModelDataCollector:
     * ``AML_MODEL_DC_STORAGE``: the connection string of the storage account to write to.
     * ``AML_MODEL_DC_DEBUG=true``: rows are also printed to stdout, as v1 did.
     * ``AML_MODEL_DC_BOUNDARY=hour``: one file per hour instead of per day.
+    * ``AML_MODEL_DC_FILE_NAMES=v1``: v1's file names (see ``file_names``) instead of ``data.csv``.
+    * ``SERVICE_NAME``, and ``/var/azureml-app/model_config_map.json`` (or the file
+      ``AML_MODEL_CONFIG_MAP`` names): the service, workspace and model version when the
+      constructor leaves them ``default``, as v1 read them on AKS.
     """
 
     AML_DC_CORRELATION_HEADER = CORRELATION_ID
@@ -84,21 +89,24 @@ class ModelDataCollector:
         webservice_name: str = "default",
         model_version: str = "default",
         collection_name: str = "default",
+        *,
+        file_names: str | None = None,
     ) -> None:
         designation = "general" if designation == "default" else designation
         if designation not in DESIGNATIONS:
             raise ValueError(f"designation must be 'default' or one of {', '.join(DESIGNATIONS)}; got {designation!r}")
         if not isinstance(workspace, str):
             raise TypeError(f"workspace must be a str, got {type(workspace).__name__}")
-        if webservice_name == "default" and os.environ.get("SERVICE_NAME"):
-            webservice_name = os.environ["SERVICE_NAME"]
+        context = resolve(model_name, workspace.lower(), webservice_name, str(model_version))
         self.model_name = model_name
-        self.model_version = str(model_version)
-        self.workspace = workspace.lower()
-        self.service_name = webservice_name
+        self.model_version = context.model_version
+        self.workspace = context.workspace
+        self.service_name = context.service
+        self.data_collector_storage_path = context.storage_path
         self.designation = designation
-        self.filename = f"{collection_name}.csv"
         self.collection_name = collection_name
+        self._file_stem = _file_stem(designation, collection_name, file_names)
+        self.filename = f"{self._file_stem}.csv"
         self.hour_boundary = os.environ.get("AML_MODEL_DC_BOUNDARY") == "hour"
         self.enabled = _flag("AML_MODEL_DC_STORAGE_ENABLED") is not False
         self.debug = _flag("AML_MODEL_DC_DEBUG") is True
@@ -142,7 +150,7 @@ class ModelDataCollector:
             partition="hour" if self.hour_boundary else "day",
             enabled=self.enabled,
             _meta=meta,
-            _file_stem=self.collection_name,
+            _file_stem=self._file_stem,
         )
         self._collector = collector
         return collector
@@ -220,6 +228,16 @@ class ModelDataCollector:
 
     def __repr__(self) -> str:
         return f"ModelDataCollector({self.model_name!r}, designation={self.designation!r}, file={self.filename!r})"
+
+
+def _file_stem(designation: str, collection_name: str, file_names: str | None) -> str:
+    choice = file_names if file_names is not None else os.environ.get(FILE_NAMES_VARIABLE, "data").strip().lower()
+    if choice == "data":
+        return FILE_STEM
+    if choice == "v1":
+        return designation if designation in _V1_NAMED_BY_DESIGNATION else collection_name
+    where = "file_names" if file_names is not None else FILE_NAMES_VARIABLE
+    raise ValueError(f"{where} must be 'data' or 'v1', got {choice!r}")
 
 
 def _rows(data: Any) -> Any:

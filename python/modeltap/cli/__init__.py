@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         sys.stderr.write(f"modeltap {args.command}: {exc}\n")
         return 2
-    except (OSError, StoreError) as exc:
+    except (OSError, StoreError, LookupError) as exc:
         sys.stderr.write(f"modeltap {args.command}: {redact(str(exc))}\n")
         return 3
     return status

@@ -17,14 +17,20 @@ USAGE = 2  # bad arguments (argparse's own status)
 NO_DATA = 3  # nothing collected in the range, or the store could not be read
 
 
-def add_stream_options(p: argparse.ArgumentParser, designation: str | None = "inputs") -> None:
+def add_stream_options(
+    p: argparse.ArgumentParser, designation: str | None = "inputs", *, model_required: bool = True
+) -> None:
     p.add_argument(
         "--store",
         default=os.environ.get("MODELTAP_STORAGE") or "./modeldata",
         help="a folder, an Azure account or container URL, or a connection string "
         "(default: $MODELTAP_STORAGE, else ./modeldata)",
     )
-    p.add_argument("--model", required=True, help="the model's name")
+    p.add_argument(
+        "--model",
+        required=model_required,
+        help="the model's name" + ("" if model_required else " (without it: list the streams in the store)"),
+    )
     if designation is not None:
         p.add_argument("--designation", default=designation, help=f"what was collected (default {designation})")
     p.add_argument("--version", default="default", help="the model version (default: default)")
@@ -53,7 +59,7 @@ def progress(description: str) -> tuple[Callable[[StoredFile], None], Callable[[
 
 def read_stream(args: argparse.Namespace) -> Any:
     """The rows the stream options name, as pandas, with a progress bar while reading."""
-    from modeltap.read import read  # noqa: PLC0415 - keeps `modeltap --help` light
+    from modeltap.readers import read  # noqa: PLC0415 - keeps `modeltap --help` light
 
     step, done = progress("reading")
     try:

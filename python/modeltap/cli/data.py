@@ -7,16 +7,17 @@ import sys
 from typing import Any
 
 from modeltap.cli.common import OK, add_stream_options, fail, progress, read_stream, stream_kwargs
-from modeltap.read import export, partitions
-from modeltap.read.frames import parse_csv
-from modeltap.read.partitions import as_store
-
-_TIMESTAMPS = ("$scoring_timestamp", "$aml_dc_scoring_timestamp")
+from modeltap.columns import TIMESTAMP_COLUMNS
+from modeltap.readers import export, partitions, streams
+from modeltap.readers.frames import parse_csv
+from modeltap.readers.partitions import as_store
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ls = subparsers.add_parser("ls", help="list partitions: rows, bytes, first and last timestamp")
-    add_stream_options(ls)
+    ls = subparsers.add_parser(
+        "ls", help="list partitions: rows, bytes, first and last timestamp; without --model, the streams"
+    )
+    add_stream_options(ls, model_required=False)
     ls.set_defaults(handler=_ls)
 
     head = subparsers.add_parser("head", help="print the first rows of a range as CSV")
@@ -36,12 +37,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     exp.set_defaults(handler=_export)
 
 
+def _ls_streams(args: argparse.Namespace) -> int:
+    found = streams(args.store)
+    if not found:
+        return fail(f"no streams in {args.store}")
+    out = sys.stdout
+    out.write(
+        f"{'workspace':<32} {'service':<16} {'model':<16} {'version':<8} {'designation':<12} {'files':>6}  days\n"
+    )
+    for s in found:
+        out.write(
+            f"{s.workspace:<32} {s.service:<16} {s.model:<16} {s.version:<8} {s.designation:<12} {s.files:>6}  "
+            f"{s.first_day} to {s.last_day}\n"
+        )
+    return OK
+
+
 def _ls(args: argparse.Namespace) -> int:
+    if args.model is None:
+        return _ls_streams(args)
     store = as_store(args.store)
     parts = list(partitions(store, args.model, args.designation, args.start, args.end, **stream_kwargs(args)))
     if not parts:
+        others = "; ".join(s.options for s in streams(store, args.model))
         return fail(
             f"no {args.designation} rows of {args.model} from {args.start or 'a week ago'} to {args.end or 'today'}"
+            + (f"; the streams of {args.model}: {others}" if others else f"; the store has no streams of {args.model}")
         )
     step, done = progress("reading")
     out = sys.stdout
@@ -53,7 +74,7 @@ def _ls(args: argparse.Namespace) -> int:
                 step(f)
                 table = parse_csv(store.read_bytes(f.path), f.path)
                 rows += table.num_rows
-                stamp = next((c for c in _TIMESTAMPS if c in table.column_names), None)
+                stamp = next((c for c in TIMESTAMP_COLUMNS if c in table.column_names), None)
                 if stamp is not None and table.num_rows:
                     column = table.column(stamp)
                     lo, hi = _min_max(column)
@@ -99,7 +120,5 @@ def _export(args: argparse.Namespace) -> int:
         )  # fmt: skip
     finally:
         done()
-    if rows == 0:
-        return fail(f"no rows of {args.model} in that range; {args.out} holds none")
     sys.stderr.write(f"modeltap: wrote {rows:,} rows to {args.out}\n")
     return OK

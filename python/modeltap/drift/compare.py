@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from modeltap.columns import SCORING_TIMESTAMP, is_own
 from modeltap.drift import metrics
 
 
@@ -90,14 +91,14 @@ def compare(
     *,
     features: list[str] | None = None,
     thresholds: Thresholds = Thresholds(),
-    day_column: str | None = "$scoring_timestamp",
+    day_column: str | None = SCORING_TIMESTAMP,
 ) -> DriftResult:
     """Compares the columns of ``current`` (pandas) with the same columns of ``baseline``.
 
     >>> result = compare(pd.read_csv("train.csv"), modeltap.read("./modeldata", "best_model"))
     """
     if features is None:
-        features = [c for c in baseline.columns if c in current.columns and not str(c).startswith("$")]
+        features = [c for c in baseline.columns if c in current.columns and not is_own(c)]
     missing = [f for f in features if f not in baseline.columns or f not in current.columns]
     if missing:
         raise ValueError(f"features missing from the baseline or the collected rows: {missing}")

@@ -9,9 +9,6 @@ from datetime import date, datetime, timedelta, timezone
 from modeltap.layout import StreamPath
 from modeltap.stores import ReadableStore, StoredFile, open_store
 
-#: Columns that identify a row across designations, modeltap's and Azure ML v1's.
-ID_COLUMNS = ("$correlation_id", "$aml_dc_correlation_id")
-
 
 @dataclass(frozen=True)
 class Partition:

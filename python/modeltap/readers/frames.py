@@ -11,29 +11,32 @@ from __future__ import annotations
 import csv as csv_module
 import io
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from modeltap.read.partitions import ID_COLUMNS, Partition, as_store, partitions
+from modeltap.columns import ID_COLUMNS, ROW, TYPES, is_own
+from modeltap.readers.partitions import Partition, as_store, day_range, partitions
+from modeltap.readers.streams import streams
 from modeltap.stores import ReadableStore, StoredFile
 
 logger = logging.getLogger("modeltap.read")
 
 Format = Literal["pandas", "polars", "arrow"]
 
-_FIXED_TYPES = {
-    "$correlation_id": "string",
-    "$request_id": "string",
-    "$row": "int64",
-    "$aml_dc_correlation_id": "string",
-    "$aml_request_id": "string",
-    "$aml_workspace": "string",
-    "$aml_service_name": "string",
-    "$aml_model_name": "string",
-    "$aml_model_version": "string",
-}
+
+class NoRows(LookupError):
+    """Rows were needed (an export) and the range has none."""
+
+
+class StreamNotFound(NoRows):
+    """A read named a stream the store does not hold; the message lists the model's streams."""
+
+
+# Timestamps are left to pyarrow's own ISO 8601 inference.
+_FIXED_TYPES = {name: kind for name, kind in TYPES.items() if kind != "timestamp"}
 
 
 def _pyarrow() -> Any:
@@ -57,6 +60,9 @@ def parse_csv(data: bytes, name: str = "<csv>") -> Any:
             io.BytesIO(data),
             convert_options=csv.ConvertOptions(
                 column_types=types,
+                # Only an empty field is missing: pyarrow's default list would turn the float
+                # NaN and strings such as "NA", "null" or "N/A" into nulls.
+                null_values=[""],
                 true_values=["True"],
                 false_values=["False"],
                 strings_can_be_null=True,
@@ -129,12 +135,73 @@ def read(
 
     Only the partitions in range are listed and read. No rows give an empty frame.
     """
+    return _convert(
+        _read_table(store, model, designation, start, end, version, service, workspace, progress, required=True),
+        format,
+    )
+
+
+def _read_table(
+    store: ReadableStore | str,
+    model: str,
+    designation: str,
+    start: date | datetime | str | None,
+    end: date | datetime | str | None,
+    version: str,
+    service: str,
+    workspace: str,
+    progress: Callable[[StoredFile], None] | None,
+    *,
+    required: bool,
+) -> Any:
+    """The stream's rows as an Arrow table (no columns when there are none). When it has no
+    files in range, says what there is: a warning when the stream has files on other days,
+    :class:`StreamNotFound` naming the model's streams when it has none (``required``)."""
     readable = as_store(store)
-    parts = partitions(readable, model, designation, start, end, version=version, service=service, workspace=workspace)
+    parts = list(
+        partitions(readable, model, designation, start, end, version=version, service=service, workspace=workspace)
+    )
     table = _tables(readable, parts, progress)
-    if table is None:
-        table = _pyarrow().table({})
-    return _convert(table, format)
+    if table is not None:
+        return table
+    if not parts:
+        _explain_nothing(readable, model, designation, start, end, version, service, workspace, required=required)
+    return _pyarrow().table({})
+
+
+def _explain_nothing(
+    store: ReadableStore,
+    model: str,
+    designation: str,
+    start: date | datetime | str | None,
+    end: date | datetime | str | None,
+    version: str,
+    service: str,
+    workspace: str,
+    *,
+    required: bool,
+) -> None:
+    first, last = day_range(start, end)
+    found = streams(store, model)
+    asked = (workspace, service, model, str(version), designation)
+    same = [s for s in found if (s.workspace, s.service, s.model, s.version, s.designation) == asked]
+    if same:
+        s = same[0]
+        warnings.warn(
+            f"modeltap.read: no {designation} rows of {model} from {first} to {last}; "
+            f"the stream has files from {s.first_day} to {s.last_day}",
+            stacklevel=4,
+        )
+        return
+    if not required:
+        return
+    if not found:
+        raise StreamNotFound(f"{store!r} holds no streams of model {model!r}")
+    listed = "; ".join(f"{s.options} ({s.first_day} to {s.last_day})" for s in found)
+    raise StreamNotFound(
+        f"{store!r} holds no stream {designation!r} of {model!r} with version={version!r}, service={service!r}, "
+        f"workspace={workspace!r}; the streams of {model!r} are: {listed}"
+    )
 
 
 def _dedupe_and_key(frame: Any, designation: str) -> tuple[Any, list[str]]:
@@ -142,19 +209,38 @@ def _dedupe_and_key(frame: Any, designation: str) -> tuple[Any, list[str]]:
     id_column = next((c for c in ID_COLUMNS if c in frame.columns), None)
     if id_column is None:
         raise ValueError(f"the {designation} rows have no correlation column ({' or '.join(ID_COLUMNS)}): cannot join")
-    if "$row" in frame.columns:
-        keys = [id_column, "$row"]
-    else:
-        # Azure ML v1 files: the rows of one id, in order.
-        frame = frame.assign(**{"$row": frame.groupby(id_column, sort=False).cumcount()})
-        keys = [id_column, "$row"]
-    duplicated = frame.duplicated(keep="first")
+    keys = [id_column, ROW]
+    duplicated = frame.duplicated(keep="first") if ROW in frame.columns else _redelivered_v1_rows(frame, id_column)
     if duplicated.any():
         logger.info("modeltap.read: %d %s rows were delivered twice; kept once", int(duplicated.sum()), designation)
         frame = frame[~duplicated]
-        if "$row" not in frame.columns:
-            frame = frame.assign(**{"$row": frame.groupby(id_column, sort=False).cumcount()})
+    if ROW not in frame.columns:
+        # Azure ML v1 files: the rows of one id, in order, numbered once the copies are gone.
+        frame = frame.assign(**{ROW: frame.groupby(id_column, sort=False).cumcount()})
     return frame, keys
+
+
+def _redelivered_v1_rows(frame: Any, id_column: str) -> Any:
+    """Azure ML v1 rows carry no row number: the rows of a call share one id. A call delivered
+    k times shows its rows repeated k times in a row under that id, so those repeats are
+    dropped; an id whose rows do not repeat as a whole keeps them all (identical rows of one
+    call are data, not copies). One identical row twice cannot be told from a copy: it is
+    taken as one."""
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    drop = np.zeros(len(frame), dtype=bool)
+    for positions in frame.groupby(id_column, sort=False).indices.values():
+        n = len(positions)
+        if n < 2:
+            continue
+        rows = hashes[positions]
+        for period in range(1, n // 2 + 1):
+            if n % period == 0 and (rows == np.tile(rows[:period], n // period)).all():
+                drop[positions[period:]] = True
+                break
+    return pd.Series(drop, index=frame.index)
 
 
 def read_joined(
@@ -181,11 +267,13 @@ def read_joined(
 
     joined: Any = None
     keys: list[str] = []
-    for designation in designations:
-        frame = read(
-            store, model, designation, start, end,
-            version=version, service=service, workspace=workspace, progress=progress,
+    for designation_index, designation in enumerate(designations):
+        # Inputs must exist; predictions and labels may not have been collected.
+        table = _read_table(
+            store, model, designation, start, end, version, service, workspace, progress,
+            required=not designation_index,
         )  # fmt: skip
+        frame = _to_pandas(table)
         if frame.empty and not len(frame.columns):
             continue
         frame, frame_keys = _dedupe_and_key(frame, designation)
@@ -193,7 +281,7 @@ def read_joined(
             joined, keys = frame, frame_keys
             continue
         frame = frame.rename(columns=dict(zip(frame_keys, keys, strict=True)))
-        extra = [c for c in frame.columns if c not in keys and c.startswith("$")]
+        extra = [c for c in frame.columns if c not in keys and is_own(c)]
         frame = frame.drop(columns=extra)  # its timestamps and constants repeat the inputs'
         joined = joined.merge(frame, on=keys, how="left", suffixes=("", f"_{designation}"))
     return joined if joined is not None else pd.DataFrame()
@@ -213,7 +301,8 @@ def export(
     workspace: str = "default/default/default",
     progress: Callable[[StoredFile], None] | None = None,
 ) -> int:
-    """Writes the joined rows (a training set) to ``path``; returns how many rows.
+    """Writes the joined rows (a training set) to ``path``; returns how many rows. With no
+    rows in range it raises :class:`NoRows` and writes nothing.
 
     >>> modeltap.export("./modeldata", "best_model", "train.parquet", start="2026-11-01")
     """
@@ -221,6 +310,11 @@ def export(
         store, model, start, end,
         designations=designations, version=version, service=service, workspace=workspace, progress=progress,
     )  # fmt: skip
+    if format not in ("parquet", "csv"):
+        raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
+    if not len(frame):
+        first, last = day_range(start, end)
+        raise NoRows(f"no rows of {model} from {first} to {last}: {path} not written")
     target = Path(path)
     if format == "parquet":
         frame.to_parquet(target, index=False)

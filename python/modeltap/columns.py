@@ -1,0 +1,87 @@
+"""modeltap's own ``$…`` columns, declared once: their names, what writes them, their types.
+
+The writer (the collector and the Azure ML drop-ins), the readers, Spark and the CLI all take
+the names from here.
+
+>>> CORRELATION_ID
+'$correlation_id'
+>>> [title for _, title, _ in META_COLUMNS]
+['$correlation_id', '$scoring_timestamp', '$request_id', '$row']
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: A column written after the values: (kind, title, the text of a ``constant``). The kinds are
+#: what the native core fills in: ``correlation_id``, ``timestamp``, ``request_id``, ``row``,
+#: ``constant``.
+MetaColumn = tuple[str, str, "str | None"]
+
+CORRELATION_ID = "$correlation_id"
+SCORING_TIMESTAMP = "$scoring_timestamp"
+REQUEST_ID = "$request_id"
+ROW = "$row"
+
+#: Columns written after the values of every row of a :class:`modeltap.Collector`.
+META_COLUMNS: tuple[MetaColumn, ...] = (
+    ("correlation_id", CORRELATION_ID, None),
+    ("timestamp", SCORING_TIMESTAMP, None),
+    ("request_id", REQUEST_ID, None),
+    ("row", ROW, None),
+)
+
+# Azure ML v1's ModelDataCollector columns, written by the v1 drop-in (modeltap.azureml.v1).
+AML_CORRELATION_ID = "$aml_dc_correlation_id"
+AML_SCORING_TIMESTAMP = "$aml_dc_scoring_timestamp"
+AML_BOUNDARY = "$aml_dc_boundary"
+AML_WORKSPACE = "$aml_workspace"
+AML_SERVICE_NAME = "$aml_service_name"
+AML_MODEL_NAME = "$aml_model_name"
+AML_MODEL_VERSION = "$aml_model_version"
+AML_REQUEST_ID = "$aml_request_id"
+
+#: The columns v1 appends after the values, in its order.
+AML_COLUMNS = (
+    AML_CORRELATION_ID,
+    AML_SCORING_TIMESTAMP,
+    AML_BOUNDARY,
+    AML_WORKSPACE,
+    AML_SERVICE_NAME,
+    AML_MODEL_NAME,
+    AML_MODEL_VERSION,
+    AML_REQUEST_ID,
+)
+
+#: Columns that identify a row across designations, modeltap's and Azure ML v1's.
+ID_COLUMNS = (CORRELATION_ID, AML_CORRELATION_ID)
+#: Columns holding the time of the ``collect()`` call.
+TIMESTAMP_COLUMNS = (SCORING_TIMESTAMP, AML_SCORING_TIMESTAMP)
+
+
+def is_own(name: object) -> bool:
+    """Whether a column is one of modeltap's (or Azure ML's) own, not a feature: they start with ``$``.
+
+    >>> is_own("$row"), is_own("age")
+    (True, False)
+    """
+    return str(name).startswith("$")
+
+
+Type = Literal["string", "int64", "timestamp"]
+
+#: What each of these columns holds, for readers that would otherwise guess from the values
+#: (an id of digits is still text). Timestamps are left to the readers' own parsing of ISO 8601.
+TYPES: dict[str, Type] = {
+    CORRELATION_ID: "string",
+    SCORING_TIMESTAMP: "timestamp",
+    REQUEST_ID: "string",
+    ROW: "int64",
+    AML_CORRELATION_ID: "string",
+    AML_SCORING_TIMESTAMP: "timestamp",
+    AML_REQUEST_ID: "string",
+    AML_WORKSPACE: "string",
+    AML_SERVICE_NAME: "string",
+    AML_MODEL_NAME: "string",
+    AML_MODEL_VERSION: "string",
+}

@@ -1,0 +1,415 @@
+//! Arrow data from another library (polars, pyarrow, pandas' Arrow strings) through the Arrow C
+//! data and C stream interfaces, in two halves on two threads.
+//!
+//! On the scoring thread, `take_stream` / `take_array` only move the C structures out of the
+//! producer's capsules (bitwise, as the interface allows; the capsule is left released, so its
+//! destructor does nothing). `check` (and `rows`) may run there too when a call must be refused
+//! before it is accepted. On the encoder thread, `import` pulls the batches, imports and
+//! validates them, and makes the columns the encoder writes.
+//!
+//! An `ArrowInput` owns every producer resource it took until it is dropped, and the encoder
+//! must not drop it: pyarrow takes the GIL to free numpy-backed buffers, so it goes back with
+//! the record's other owners to be released where those are today.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
+use arrow_array::{make_array, Array, ArrayRef, StructArray};
+use arrow_schema::{DataType, Field};
+
+use super::encode::{supported, ArrowColumn, ArrowInputError, ArrowRows};
+
+/// The C stream interface's `ArrowArrayStream`. arrow-rs keeps its own copy's callbacks private,
+/// and the schema and batches must be pulled without importing them, so this is ours.
+#[repr(C)]
+struct RawStream {
+    get_schema: Option<unsafe extern "C" fn(*mut RawStream, *mut FFI_ArrowSchema) -> c_int>,
+    get_next: Option<unsafe extern "C" fn(*mut RawStream, *mut FFI_ArrowArray) -> c_int>,
+    get_last_error: Option<unsafe extern "C" fn(*mut RawStream) -> *const c_char>,
+    release: Option<unsafe extern "C" fn(*mut RawStream)>,
+    private_data: *mut c_void,
+}
+
+// SAFETY: a C stream may be used from any thread, one thread at a time; `ArrowInput` is moved
+// between threads, never shared.
+unsafe impl Send for RawStream {}
+
+impl RawStream {
+    fn error(&mut self, what: &str, code: c_int) -> ArrowInputError {
+        let message = self
+            .get_last_error
+            // SAFETY: the stream is live; the message lives until the next call on it.
+            .map(|f| unsafe { f(self) })
+            .filter(|p| !p.is_null())
+            .map(|p| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned());
+        ArrowInputError::Producer(match message {
+            Some(m) => format!("{what}: {m}"),
+            None => format!("{what} returned error code {code}"),
+        })
+    }
+}
+
+impl Drop for RawStream {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            // SAFETY: a live stream is released exactly once, by its owner.
+            unsafe { release(self) };
+        }
+    }
+}
+
+/// Arrow data taken from a producer: a stream, or one array with its schema.
+pub struct ArrowInput {
+    // Declared in drop order: what was made from the batches, then the batches, then the schema
+    // and the stream that produced them.
+    rows: Option<ArrowRows>,
+    imported: Vec<ArrayRef>,
+    /// Batches not yet imported, last first.
+    arrays: Vec<FFI_ArrowArray>,
+    schema: Option<FFI_ArrowSchema>,
+    data_type: Option<DataType>,
+    stream: Option<RawStream>,
+    drained: bool,
+}
+
+impl ArrowInput {
+    /// Takes over the `ArrowArrayStream` at `stream` (an `arrow_array_stream` capsule's pointer).
+    ///
+    /// # Safety
+    /// `stream` is null or points to a valid `ArrowArrayStream` that no one else uses while this
+    /// runs; afterwards it is marked released and the producer's resources belong to the result.
+    pub unsafe fn take_stream(stream: *mut c_void) -> Result<ArrowInput, ArrowInputError> {
+        let stream = stream.cast::<RawStream>();
+        if stream.is_null() || unsafe { (*stream).release.is_none() } {
+            return Err(ArrowInputError::Released);
+        }
+        let raw = unsafe { std::ptr::read(stream) };
+        unsafe { (*stream).release = None };
+        Ok(ArrowInput { stream: Some(raw), ..ArrowInput::empty() })
+    }
+
+    /// Takes over an `ArrowArray` and its `ArrowSchema` (the two capsules of
+    /// `__arrow_c_array__`).
+    ///
+    /// # Safety
+    /// Each pointer is null or points to a valid structure of its kind that no one else uses
+    /// while this runs; afterwards both are marked released.
+    pub unsafe fn take_array(array: *mut c_void, schema: *mut c_void) -> Result<ArrowInput, ArrowInputError> {
+        let (array, schema) = (array.cast::<FFI_ArrowArray>(), schema.cast::<FFI_ArrowSchema>());
+        if array.is_null() || schema.is_null() || unsafe { (*array).is_released() || (*schema).release().is_none() } {
+            return Err(ArrowInputError::Released);
+        }
+        let (array, schema) = unsafe { (FFI_ArrowArray::from_raw(array), FFI_ArrowSchema::from_raw(schema)) };
+        Ok(ArrowInput { arrays: vec![array], schema: Some(schema), drained: true, ..ArrowInput::empty() })
+    }
+
+    fn empty() -> ArrowInput {
+        ArrowInput {
+            rows: None,
+            imported: Vec::new(),
+            arrays: Vec::new(),
+            schema: None,
+            data_type: None,
+            stream: None,
+            drained: false,
+        }
+    }
+
+    /// Pulls the schema and every batch out of the stream, without importing them.
+    fn drain(&mut self) -> Result<(), ArrowInputError> {
+        if self.drained {
+            return Ok(());
+        }
+        let stream = self.stream.as_mut().ok_or(ArrowInputError::Released)?;
+        let (Some(get_schema), Some(get_next)) = (stream.get_schema, stream.get_next) else {
+            return Err(ArrowInputError::Invalid("the stream has no callbacks".into()));
+        };
+        let mut schema = FFI_ArrowSchema::empty();
+        // SAFETY: a live stream and an empty schema for it to fill.
+        let code = unsafe { get_schema(stream, &mut schema) };
+        if code != 0 {
+            return Err(stream.error("get_schema", code));
+        }
+        self.schema = Some(schema);
+        loop {
+            let mut array = FFI_ArrowArray::empty();
+            // SAFETY: as above; a released array back means the end of the stream.
+            let code = unsafe { get_next(stream, &mut array) };
+            if code != 0 {
+                return Err(stream.error("get_next", code));
+            }
+            if array.is_released() {
+                break;
+            }
+            self.arrays.push(array);
+        }
+        self.arrays.reverse();
+        self.drained = true;
+        Ok(())
+    }
+
+    /// The schema's type, parsed once: a struct for a table, anything else for one column.
+    fn data_type(&mut self) -> Result<&DataType, ArrowInputError> {
+        if self.data_type.is_none() {
+            self.drain()?;
+            let schema = self.schema.as_ref().ok_or(ArrowInputError::Released)?;
+            let data_type = DataType::try_from(schema).map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+            self.data_type = Some(data_type);
+        }
+        Ok(self.data_type.as_ref().expect("set above"))
+    }
+
+    /// The columns' fields: a struct's children, or the one field of a plain array.
+    fn fields(&mut self) -> Result<Vec<Field>, ArrowInputError> {
+        let name = self.schema.as_ref().and_then(|s| s.name()).unwrap_or("").to_string();
+        Ok(match self.data_type()? {
+            DataType::Struct(fields) => fields.iter().map(|f| f.as_ref().clone()).collect(),
+            other => vec![Field::new(name, other.clone(), true)],
+        })
+    }
+
+    /// Refuses, before anything is imported, a column of a type that cannot be written; gives
+    /// the column names.
+    pub fn check(&mut self) -> Result<Vec<String>, ArrowInputError> {
+        let fields = self.fields()?;
+        if let Some(f) = fields.iter().find(|f| !supported(f.data_type())) {
+            return Err(ArrowInputError::Unsupported { column: f.name().clone(), data_type: f.data_type().clone() });
+        }
+        Ok(fields.into_iter().map(|f| f.name().clone()).collect())
+    }
+
+    /// Rows in all batches, read from the batches' headers without importing them.
+    pub fn rows(&mut self) -> Result<usize, ArrowInputError> {
+        self.drain()?;
+        let pending: usize = self.arrays.iter().map(FFI_ArrowArray::len).sum();
+        Ok(pending + self.imported.iter().map(|a| a.len()).sum::<usize>())
+    }
+
+    /// Imports every batch and makes the columns to write. Runs on the encoder thread.
+    pub fn import(&mut self) -> Result<&ArrowRows, ArrowInputError> {
+        if self.rows.is_none() {
+            let fields = self.fields()?;
+            let data_type = self.data_type()?.clone();
+            let is_table = matches!(data_type, DataType::Struct(_));
+            while let Some(array) = self.arrays.pop() {
+                if is_table && array.num_children() != fields.len() {
+                    // arrow-rs would panic on this; the producer broke its own schema.
+                    self.arrays.push(array);
+                    return Err(ArrowInputError::Invalid(format!(
+                        "a batch has {} columns, its schema {}",
+                        self.arrays.last().map_or(0, FFI_ArrowArray::num_children),
+                        fields.len()
+                    )));
+                }
+                // SAFETY: the array came from the producer with this schema. It is validated
+                // below before any value is read.
+                let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }
+                    .map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+                let array = make_array(data);
+                self.imported.push(array.clone());
+                array.to_data().validate_full().map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+            }
+            let mut chunks: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(self.imported.len()); fields.len()];
+            for batch in &self.imported {
+                if is_table {
+                    let table = batch.as_any().downcast_ref::<StructArray>().expect("a struct type imports as one");
+                    if table.null_count() > 0 {
+                        return Err(ArrowInputError::Invalid("a batch has missing rows (top-level nulls)".into()));
+                    }
+                    for (column, values) in chunks.iter_mut().zip(table.columns()) {
+                        column.push(values.clone());
+                    }
+                } else {
+                    chunks[0].push(batch.clone());
+                }
+            }
+            let columns = fields
+                .iter()
+                .zip(&chunks)
+                .map(|(f, c)| ArrowColumn::new(f.name(), c))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.rows = Some(ArrowRows::new(columns)?);
+        }
+        Ok(self.rows.as_ref().expect("set above"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use arrow_array::ffi::to_ffi;
+    use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+    use arrow_array::{
+        DictionaryArray, Float64Array, Int64Array, RecordBatch, RecordBatchIterator, StringArray, StringViewArray,
+        Time32SecondArray, TimestampMicrosecondArray,
+    };
+    use arrow_schema::{ArrowError, Schema};
+
+    use super::*;
+
+    fn write_all(rows: &ArrowRows) -> Vec<String> {
+        (0..rows.rows())
+            .map(|r| {
+                let mut out = Vec::new();
+                rows.write_row(&mut out, r);
+                String::from_utf8(out).unwrap()
+            })
+            .collect()
+    }
+
+    fn batch(a: &[f64], s: &[Option<&str>]) -> RecordBatch {
+        RecordBatch::try_from_iter([
+            ("x", Arc::new(Float64Array::from(a.to_vec())) as ArrayRef),
+            ("s", Arc::new(StringViewArray::from(s.to_vec())) as ArrayRef),
+        ])
+        .unwrap()
+    }
+
+    /// A C stream over `batches`, as a producer library exports it.
+    fn export(batches: Vec<RecordBatch>) -> FFI_ArrowArrayStream {
+        let schema = batches[0].schema();
+        FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(batches.into_iter().map(Ok), schema)))
+    }
+
+    #[test]
+    fn a_stream_of_chunks_taken_here_imported_on_another_thread() {
+        let mut stream =
+            export(vec![batch(&[1.5, 2.0], &[Some("a,b"), None]), batch(&[], &[]), batch(&[-0.0], &[Some("c")])]);
+        let mut input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        // The capsule's copy is released: dropping it does nothing, and it cannot be taken twice.
+        let again = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) };
+        assert!(matches!(again, Err(ArrowInputError::Released)));
+        drop(stream);
+        assert_eq!(input.check().unwrap(), ["x", "s"]);
+        assert_eq!(input.rows().unwrap(), 3);
+        let written = std::thread::spawn(move || {
+            let rows = write_all(input.import().unwrap());
+            (rows, input)
+        });
+        let (rows, input) = written.join().unwrap();
+        assert_eq!(rows, ["1.5,\"a,b\"", "2.0,", "-0.0,c"]);
+        drop(input);
+    }
+
+    #[test]
+    fn an_array_with_its_schema() {
+        let b = batch(&[0.25], &[Some("q\"")]);
+        let (mut array, mut schema) = to_ffi(&StructArray::from(b).to_data()).unwrap();
+        let mut input = unsafe {
+            ArrowInput::take_array(
+                (&mut array as *mut FFI_ArrowArray).cast(),
+                (&mut schema as *mut FFI_ArrowSchema).cast(),
+            )
+        }
+        .unwrap();
+        assert!(array.is_released() && schema.release().is_none());
+        assert_eq!(input.rows().unwrap(), 1);
+        assert_eq!(write_all(input.import().unwrap()), ["0.25,\"q\"\"\""]);
+        // A plain array is one column.
+        let ts = TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC");
+        let (mut array, mut schema) = to_ffi(&ts.to_data()).unwrap();
+        let mut input = unsafe {
+            ArrowInput::take_array(
+                (&mut array as *mut FFI_ArrowArray).cast(),
+                (&mut schema as *mut FFI_ArrowSchema).cast(),
+            )
+        }
+        .unwrap();
+        assert_eq!(write_all(input.import().unwrap()), ["1970-01-01T00:00:00.000000Z"]);
+    }
+
+    #[test]
+    fn categoricals_through_the_interface() {
+        let dict: DictionaryArray<arrow_array::types::Int32Type> =
+            vec![Some("lo"), None, Some("hi")].into_iter().collect();
+        let b = RecordBatch::try_from_iter([
+            ("cat", Arc::new(dict) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ])
+        .unwrap();
+        let mut stream = export(vec![b]);
+        let mut input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        assert_eq!(write_all(input.import().unwrap()), ["lo,1", ",2", "hi,3"]);
+    }
+
+    #[test]
+    fn unsupported_columns_refused_before_import() {
+        let b = RecordBatch::try_from_iter([
+            ("ok", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+            ("at", Arc::new(Time32SecondArray::from(vec![1])) as ArrayRef),
+        ])
+        .unwrap();
+        let mut stream = export(vec![b]);
+        let mut input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        let err = input.check().unwrap_err();
+        assert_eq!(err.to_string().split(',').next().unwrap(), "column \"at\" has Arrow type Time32(s)");
+        assert!(matches!(input.import(), Err(ArrowInputError::Unsupported { .. })));
+    }
+
+    /// A producer that fails part-way: its message reaches the error, nothing panics.
+    struct Failing(usize);
+    impl Iterator for Failing {
+        type Item = Result<RecordBatch, ArrowError>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0 += 1;
+            Some(if self.0 == 1 {
+                Ok(batch(&[1.0], &[None]))
+            } else {
+                Err(ArrowError::ComputeError("disk on fire".into()))
+            })
+        }
+    }
+    impl arrow_array::RecordBatchReader for Failing {
+        fn schema(&self) -> arrow_schema::SchemaRef {
+            batch(&[], &[]).schema()
+        }
+    }
+
+    #[test]
+    fn producer_errors_carry_its_message() {
+        let mut stream = FFI_ArrowArrayStream::new(Box::new(Failing(0)));
+        let mut input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        let err = input.rows().unwrap_err();
+        assert!(matches!(&err, ArrowInputError::Producer(m) if m.contains("disk on fire")), "{err}");
+        assert!(unsafe { ArrowInput::take_stream(std::ptr::null_mut()) }.is_err());
+    }
+
+    /// The producer's memory is released when the input is dropped, not before and not twice.
+    #[test]
+    fn released_once_when_dropped() {
+        static RELEASED: AtomicUsize = AtomicUsize::new(0);
+        struct Counted(RecordBatchIterator<std::vec::IntoIter<Result<RecordBatch, ArrowError>>>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                RELEASED.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        impl Iterator for Counted {
+            type Item = Result<RecordBatch, ArrowError>;
+            fn next(&mut self) -> Option<Self::Item> {
+                self.0.next()
+            }
+        }
+        impl arrow_array::RecordBatchReader for Counted {
+            fn schema(&self) -> arrow_schema::SchemaRef {
+                Arc::new(Schema::new(vec![
+                    Field::new("x", DataType::Float64, false),
+                    Field::new("s", DataType::Utf8View, true),
+                ]))
+            }
+        }
+        let b = batch(&[3.0], &[Some("z")]);
+        let mut stream = FFI_ArrowArrayStream::new(Box::new(Counted(RecordBatchIterator::new(
+            vec![Ok(b)].into_iter(),
+            batch(&[], &[]).schema(),
+        ))));
+        let mut input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        drop(stream);
+        input.import().unwrap();
+        assert_eq!(RELEASED.load(Ordering::SeqCst), 0, "the stream lives as long as the input");
+        drop(input);
+        assert_eq!(RELEASED.load(Ordering::SeqCst), 1);
+    }
+}
