@@ -23,6 +23,8 @@ pub enum Kind {
     F32,
     F64,
     DateTime(DateUnit),
+    /// An instant stored as UTC (a tz-aware pandas column): written with a `Z`.
+    UtcDateTime(DateUnit),
     /// Fixed-width UCS4 strings of this many code points.
     Unicode(usize),
 }
@@ -33,7 +35,7 @@ impl Kind {
             Kind::Bool | Kind::I8 | Kind::U8 => 1,
             Kind::I16 | Kind::U16 | Kind::F16 => 2,
             Kind::I32 | Kind::U32 | Kind::F32 => 4,
-            Kind::I64 | Kind::U64 | Kind::F64 | Kind::DateTime(_) => 8,
+            Kind::I64 | Kind::U64 | Kind::F64 | Kind::DateTime(_) | Kind::UtcDateTime(_) => 8,
             Kind::Unicode(n) => 4 * n,
         }
     }
@@ -48,6 +50,29 @@ pub struct View {
     pub row_stride: isize,
     /// Byte distance between columns (unused for a single column).
     pub col_stride: isize,
+}
+
+impl View {
+    /// The first cell of a `Unicode` view holding a code point that is not a Unicode scalar
+    /// value (a surrogate, or beyond U+10FFFF), as (row, column, code point).
+    ///
+    /// # Safety
+    /// The view must address live memory of its kind for `rows` × `cols` cells.
+    pub unsafe fn first_invalid_ucs4(&self, rows: usize, cols: usize) -> Option<(usize, usize, u32)> {
+        let Kind::Unicode(n) = self.kind else { return None };
+        for r in 0..rows {
+            for c in 0..cols {
+                let cell = self.ptr.offset(r as isize * self.row_stride + c as isize * self.col_stride);
+                for k in 0..n {
+                    let u = std::ptr::read_unaligned(cell.add(4 * k) as *const u32);
+                    if char::from_u32(u).is_none() {
+                        return Some((r, c, u));
+                    }
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Fields rendered on the scoring thread, CSV-escaped, one string per row.
@@ -127,5 +152,20 @@ impl Batch {
             rows,
             cols,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_code_points_are_found_where_they_are() {
+        let cells: Vec<u32> = vec![b'a' as u32, 0, b'b' as u32, 0, b'c' as u32, 0xD800, 0x11_0000, 0];
+        let view = View { ptr: cells.as_ptr().cast(), kind: Kind::Unicode(2), row_stride: 16, col_stride: 8 };
+        assert_eq!(unsafe { view.first_invalid_ucs4(2, 2) }, Some((1, 0, 0xD800)));
+        assert_eq!(unsafe { view.first_invalid_ucs4(1, 2) }, None);
+        let tail = View { ptr: unsafe { cells.as_ptr().add(6).cast() }, ..view };
+        assert_eq!(unsafe { tail.first_invalid_ucs4(1, 1) }, Some((0, 0, 0x11_0000)));
     }
 }

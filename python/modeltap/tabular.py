@@ -1,7 +1,8 @@
 """What ``collect()`` takes, made into what the native core reads.
 
 numpy arrays go to the core as they are (no copy). Data frames, dicts and lists become a list
-of 1-D numpy columns: numeric columns are views where pandas allows, anything else becomes an
+of 1-D numpy columns: numeric and naive datetime columns are views where pandas allows (copies
+under ``copy=True``), tz-aware columns a UTC view the core writes with a ``Z``, anything else an
 object column that the core renders while the GIL is held.
 """
 
@@ -14,6 +15,15 @@ from typing import Any
 import numpy as np
 
 Columns = list[np.ndarray]
+
+# Marks a datetime64 column whose values are UTC instants; the core (rust/python/convert.rs,
+# UTC_METADATA) writes them ending in ``Z``, as it writes every aware value.
+_UTC_METADATA = {"tz": "UTC"}
+
+# Ints a float64 holds exactly: a column mixing ints and floats becomes float64 only within it.
+_EXACT_INT = 2**53
+
+_TIMEDELTA_HINT = 'convert them to numbers first, e.g. td / np.timedelta64(1, "s")'
 
 
 def is_dataframe(data: object) -> bool:
@@ -30,43 +40,111 @@ def from_dataframe(data: Any, names: Sequence[str] | None, copy: bool) -> tuple[
         positions = [labels.index(n) for n in names]
     else:
         positions = list(range(len(labels)))
-        homogeneous = _single_block(frame)
+        homogeneous = _single_block(frame, copy)
         if homogeneous is not None:
             # One numeric block: its 2-D array is the frame's own memory; no per-column pandas calls.
             return [homogeneous[:, i] for i in positions], labels
-    columns = [_series_values(frame.iloc[:, i], copy) for i in positions]
+    columns = [_series_values(frame.iloc[:, i], labels[i], copy) for i in positions]
     return columns, [labels[i] for i in positions]
 
 
-def _single_block(frame: Any) -> np.ndarray | None:
+def _single_block(frame: Any, copy: bool) -> np.ndarray | None:
     """The frame's values as one 2-D numeric array, when all columns share one numpy dtype."""
     blocks = getattr(getattr(frame, "_mgr", None), "blocks", None)  # private, hence the care
     if blocks is None or len(blocks) != 1 or frame.shape[1] == 0:
         return None
-    values = frame.to_numpy()
-    return values if isinstance(values, np.ndarray) and values.dtype.kind in "biuf" else None
+    # Nullable (masked) columns are one block each too, but to_numpy() makes floats of them.
+    dtype = getattr(blocks[0], "dtype", None)
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf":
+        return None
+    values = frame.to_numpy(copy=copy)
+    return values if isinstance(values, np.ndarray) and values.dtype == dtype else None
 
 
-def _series_values(series: Any, copy: bool) -> np.ndarray:
+def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "biufM":
-        values = series.to_numpy(copy=copy)
-    elif getattr(dtype, "tz", None) is not None:
-        # Aware timestamps: stored as UTC, written as UTC.
-        values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(copy=copy)
-    else:
-        # Strings, categories, nullable ints/bools/floats: missing values become empty fields.
-        values = series.to_numpy(dtype=object, na_value=None)
-    return np.asarray(values)
+        return np.asarray(series.to_numpy(copy=copy))
+    if isinstance(dtype, np.dtype) and dtype.kind == "m":
+        raise TypeError(
+            f"column {name!r} holds timedeltas (dtype {dtype}); collect() does not take them: {_TIMEDELTA_HINT}"
+        )
+    if getattr(dtype, "tz", None) is not None:
+        # Aware timestamps: their UTC values (pandas' own memory: tz_convert(None) is a view),
+        # marked so that the core writes them with a Z.
+        naive = series.dt.tz_convert(None).to_numpy(copy=copy)
+        return utc(np.asarray(naive))
+    # Strings, categories, nullable ints/bools/floats: the values as Python objects (ints to
+    # the last digit), missing values as None (empty fields).
+    return np.asarray(series.to_numpy(dtype=object, na_value=None))
 
 
-def from_mapping(data: Mapping[Any, Any]) -> tuple[Columns, list[str]]:
-    """``{"name": [values...]}`` (or one value per name, for a single row)."""
-    names = [str(k) for k in data]
+def utc(values: np.ndarray) -> np.ndarray:
+    """A view of a datetime64 array of UTC instants that the core writes ending in ``Z``."""
+    return values.view(np.dtype(values.dtype.str, metadata=_UTC_METADATA))
+
+
+def from_mapping(data: Mapping[Any, Any], names: Sequence[str] | None, copy: bool) -> tuple[Columns, list[str]]:
+    """``{"name": column}`` (a numpy array, a pandas Series or a sequence of values), or one
+    value per name for a single row; in ``names`` order when every name is a key."""
+    labels = [str(k) for k in data]
     values = list(data.values())
-    if values and all(_is_scalar(v) for v in values):
-        values = [[v] for v in values]
-    return [_column(list(v), name) for name, v in zip(names, values, strict=True)], names
+    positions = _positions(labels, names)
+    scalar = [_is_scalar(v) for v in values]
+    if values and all(scalar):
+        return [_column([values[i]], labels[i]) for i in positions], [labels[i] for i in positions]
+    if any(scalar):
+        i = scalar.index(True)
+        raise ValueError(
+            f"column {labels[i]!r} is a single value but other columns are sequences: give every "
+            "column as a sequence, or one value per column for a single row"
+        )
+    return [_mapped_column(values[i], labels[i], copy) for i in positions], [labels[i] for i in positions]
+
+
+def is_records(rows: Sequence[Any]) -> bool:
+    """Whether a list is of dicts (records) rather than of rows or values."""
+    if not rows:
+        return False
+    first = rows[0]
+    # The Mapping check (an ABC: slow) only for what is not a plain row.
+    return type(first) is dict or (not isinstance(first, (list, tuple, np.ndarray)) and isinstance(first, Mapping))
+
+
+def from_records(rows: Sequence[Mapping[Any, Any]], names: Sequence[str] | None) -> tuple[Columns, list[str]]:
+    """A list of dicts, one per row, all with the same keys (the column names)."""
+    labels = [str(k) for k in rows[0]]
+    keys = list(rows[0])
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(
+                f"row {i} is a {type(row).__name__}, but row 0 is a dict: rows are all dicts or all sequences"
+            )
+        if len(row) != len(keys) or any(k not in row for k in keys):
+            raise ValueError(f"row {i} has the keys {sorted(map(str, row))}, row 0 has {sorted(labels)}")
+    positions = _positions(labels, names)
+    columns = [_column([row[keys[i]] for row in rows], labels[i]) for i in positions]
+    return columns, [labels[i] for i in positions]
+
+
+def _positions(labels: list[str], names: Sequence[str] | None) -> list[int]:
+    """Where each of ``names`` is among ``labels`` when all are there (and labels are unique),
+    else the labels in their own order."""
+    if names is not None and list(names) != labels and len(set(labels)) == len(labels) and set(names) <= set(labels):
+        return [labels.index(n) for n in names]
+    return list(range(len(labels)))
+
+
+def _mapped_column(values: Any, name: str, copy: bool) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(f"column {name!r} is a {values.ndim}-D array; a dict's columns are 1-D")
+        return values.copy() if copy else values
+    if is_dataframe(values):
+        if values.ndim != 1:
+            raise ValueError(f"column {name!r} is a DataFrame; a dict's columns are 1-D")
+        return _series_values(values, name, copy)
+    return _column(list(values), name)
 
 
 def from_sequence(data: Sequence[Any], ncols: int) -> Columns:
@@ -84,6 +162,8 @@ def from_sequence(data: Sequence[Any], ncols: int) -> Columns:
     for i, row in enumerate(rows):
         if _is_scalar(row):
             raise TypeError(f"row {i} is a {type(row).__name__}, but the rows before it are sequences")
+        if not isinstance(row, (list, tuple)) and isinstance(row, Mapping):  # the ABC check is slow
+            raise TypeError(f"row {i} is a dict, but row 0 is not: rows are all dicts or all sequences")
         n = len(row)
         if width is None:
             width = n
@@ -97,14 +177,22 @@ def _is_scalar(v: object) -> bool:
 
 
 def _column(values: list[Any], name: str) -> np.ndarray:
-    """A column of Python values: typed when they all share one plain type, else objects."""
+    """A column of Python values: typed when they all share one plain type (or one numpy
+    scalar type), else objects, which the core renders one by one."""
     kinds = {type(v) for v in values}
-    if len(kinds) == 1 and kinds <= {int, float, bool}:
-        try:
-            return np.asarray(values)
-        except OverflowError:  # ints beyond 64 bits
-            pass
-    if kinds <= {int, float} and kinds:
+    if kinds == {int}:
+        # numpy would make floats of ints that fit neither int64 nor uint64 together.
+        for dtype in (np.int64, np.uint64):
+            try:
+                return np.asarray(values, dtype=dtype)
+            except OverflowError:
+                pass
+    elif len(kinds) == 1 and kinds <= {float, bool}:
+        return np.asarray(values)
+    if len(kinds) == 1 and issubclass(next(iter(kinds)), np.generic) and np.dtype(next(iter(kinds))).kind in "biuf":
+        return np.asarray(values)
+    if kinds == {int, float} and all(abs(v) <= _EXACT_INT for v in values if type(v) is int):
+        # Floats with ints among them, as floats: only when every int survives the trip.
         return np.asarray(values, dtype=np.float64)
     column = np.empty(len(values), dtype=object)
     column[:] = values
@@ -122,8 +210,10 @@ def to_columns(data: Any, names: Sequence[str] | None, ncols: int, copy: bool) -
     if is_dataframe(data):
         return from_dataframe(data, names, copy)
     if isinstance(data, Mapping):
-        return from_mapping(data)
+        return from_mapping(data, names, copy)
     if isinstance(data, (list, tuple)):
+        if is_records(data):
+            return from_records(data, names)
         return from_sequence(data, ncols), None
     raise TypeError(
         f"collect() takes a numpy array, a pandas DataFrame or Series, a dict of columns "

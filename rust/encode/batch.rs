@@ -2,7 +2,9 @@
 
 use std::ptr::read_unaligned;
 
-use super::{write_bool, write_datetime64, write_f16, write_f32, write_f64, write_int, write_ucs4};
+use super::{
+    write_bool, write_datetime64, write_datetime64_utc, write_f16, write_f32, write_f64, write_int, write_ucs4,
+};
 use crate::batch::{Batch, Column, Kind, View};
 
 /// Writes the values of `row`.
@@ -68,6 +70,7 @@ unsafe fn write_value(out: &mut Vec<u8>, kind: Kind, p: *const u8) {
         Kind::F32 => write_f32(out, read_unaligned(p as *const f32)),
         Kind::F64 => write_f64(out, read_unaligned(p as *const f64)),
         Kind::DateTime(unit) => write_datetime64(out, read_unaligned(p as *const i64), unit),
+        Kind::UtcDateTime(unit) => write_datetime64_utc(out, read_unaligned(p as *const i64), unit),
         Kind::Unicode(n) => write_ucs4(out, std::slice::from_raw_parts(p, 4 * n)),
     }
 }
@@ -140,11 +143,18 @@ mod tests {
             columns: vec![
                 col(flags.as_ptr(), Kind::Bool),
                 col(when.as_ptr().cast(), Kind::DateTime(DateUnit::Second)),
+                col(when.as_ptr().cast(), Kind::UtcDateTime(DateUnit::Second)),
                 Column::Rendered(names),
                 col(ucs.as_ptr(), Kind::Unicode(2)),
             ],
         };
-        assert_eq!(rows(&b), ["True,1970-01-01T00:00:00,\"a,b\",é", "False,1970-01-02T00:00:00,,xy"]);
+        assert_eq!(
+            rows(&b),
+            [
+                "True,1970-01-01T00:00:00,1970-01-01T00:00:00Z,\"a,b\",é",
+                "False,1970-01-02T00:00:00,1970-01-02T00:00:00Z,,xy"
+            ]
+        );
     }
 
     #[test]

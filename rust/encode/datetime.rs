@@ -115,6 +115,15 @@ pub fn write_datetime64(out: &mut Vec<u8>, value: i64, unit: DateUnit) {
     }
 }
 
+/// An instant stored as UTC: as `write_datetime64`, then `Z`, the suffix of every aware value
+/// modeltap writes (the scoring timestamp's too); NaT writes nothing.
+pub fn write_datetime64_utc(out: &mut Vec<u8>, value: i64, unit: DateUnit) {
+    if value != NAT {
+        write_datetime64(out, value, unit);
+        out.push(b'Z');
+    }
+}
+
 /// The scoring timestamp: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, microseconds, UTC.
 pub fn write_timestamp_utc(out: &mut Vec<u8>, ns: i64) {
     let us = (ns as i128).div_euclid(1000);
@@ -261,6 +270,16 @@ mod tests {
             assert!(DateUnit::from_numpy(code).is_some());
         }
         assert_eq!(DateUnit::from_numpy("generic"), None);
+    }
+
+    #[test]
+    fn utc_instants_end_in_z_and_keep_their_digits() {
+        let mut out = Vec::new();
+        write_datetime64_utc(&mut out, 1_704_067_200_000_000_001, DateUnit::Nano);
+        out.push(b' ');
+        write_datetime64_utc(&mut out, 1_704_067_200, DateUnit::Second);
+        write_datetime64_utc(&mut out, NAT, DateUnit::Nano);
+        assert_eq!(String::from_utf8(out).unwrap(), "2024-01-01T00:00:00.000000001Z 2024-01-01T00:00:00Z");
     }
 
     #[test]

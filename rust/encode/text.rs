@@ -36,7 +36,8 @@ fn write_field(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// A numpy fixed-width unicode cell (`<U{n}`: native-endian UCS4, padded with trailing NULs).
-/// Code points that are not valid Unicode scalar values become U+FFFD.
+/// Code points that are not valid Unicode scalar values become U+FFFD: `collect()` refuses
+/// them, so only an array changed in place after the call (without `copy=True`) can hold them.
 pub fn write_ucs4(out: &mut Vec<u8>, cell: &[u8]) {
     let units = cell.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
     let len = cell.len() / 4 - units.clone().rev().take_while(|&u| u == 0).count();

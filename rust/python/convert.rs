@@ -4,7 +4,7 @@ use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyType};
+use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyType};
 
 use crate::batch::{Batch, Column, Kind, Rendered, View};
 use crate::encode::{write_bool, write_f64, write_int, write_text, DateUnit};
@@ -46,7 +46,7 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
                     // One row: each item is a field.
                     1 if rows == 1 => {
                         let mut one = Rendered::default();
-                        render_object(&arr.get_item(j)?, j, sc, &mut one.bytes)?;
+                        render_object(&arr.get_item(j)?, j, sc, &mut None, &mut one.bytes)?;
                         one.end_field();
                         one
                     }
@@ -60,10 +60,12 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
     }
     let kind = kind_of(&arr)?;
     let ptr = unsafe { (*arr.as_array_ptr()).data as *const u8 };
-    Ok(Some(Converted {
-        batch: Batch::Block { view: View { ptr, kind, row_stride, col_stride }, rows, cols },
-        owner: Some(arr.into_any().unbind()),
-    }))
+    let view = View { ptr, kind, row_stride, col_stride };
+    // SAFETY: the view addresses `arr`'s memory, alive and unchanged while attached.
+    if let Some((r, c, u)) = unsafe { view.first_invalid_ucs4(rows, cols) } {
+        return Err(invalid_code_point(c, Some(r), u));
+    }
+    Ok(Some(Converted { batch: Batch::Block { view, rows, cols }, owner: Some(arr.into_any().unbind()) }))
 }
 
 /// (rows, columns) of an array shape: a 1-D array is one row, unless the stream has a single
@@ -103,7 +105,12 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Conv
         } else {
             let kind = kind_of(&arr)?;
             let ptr = unsafe { (*arr.as_array_ptr()).data as *const u8 };
-            columns.push(Column::View(View { ptr, kind, row_stride: arr.strides()[0], col_stride: 0 }));
+            let view = View { ptr, kind, row_stride: arr.strides()[0], col_stride: 0 };
+            // SAFETY: the view addresses `arr`'s memory, alive and unchanged while attached.
+            if let Some((r, _, u)) = unsafe { view.first_invalid_ucs4(n, 1) } {
+                return Err(invalid_code_point(j, Some(r), u));
+            }
+            columns.push(Column::View(view));
             owners.append(arr)?;
         }
     }
@@ -150,15 +157,44 @@ fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
         (b'M', 8) => {
             let (unit, _) = datetime_unit(&dtype.getattr("str")?.extract::<String>()?);
             match DateUnit::from_numpy(&unit) {
+                Some(u) if is_utc(&dtype)? => Kind::UtcDateTime(u),
                 Some(u) => Kind::DateTime(u),
                 None => return Err(unsupported(&dtype.to_string(), "a datetime64 without a unit")),
             }
+        }
+        (b'm', _) => {
+            return Err(PyTypeError::new_err(format!(
+                "collect() cannot take timedeltas (dtype {dtype}); {TIMEDELTA_HINT}"
+            )))
         }
         (b'c', _) => return Err(unsupported(&dtype.to_string(), "complex values")),
         (b'U', _) => return Err(unsupported(&dtype.to_string(), "zero-width strings")),
         _ => return Err(unsupported(&dtype.to_string(), "this dtype")),
     };
     Ok(kind)
+}
+
+/// Durations have no CSV spelling that readers parse back as durations, so they are refused in
+/// every container alike.
+const TIMEDELTA_HINT: &str = "convert them to numbers first, e.g. td / np.timedelta64(1, \"s\")";
+
+/// The dtype metadata `modeltap.tabular` puts on the UTC view of a tz-aware column.
+pub const UTC_METADATA: (&str, &str) = ("tz", "UTC");
+
+fn is_utc(dtype: &Bound<'_, numpy::PyArrayDescr>) -> PyResult<bool> {
+    let meta = dtype.getattr("metadata")?;
+    if meta.is_none() {
+        return Ok(false);
+    }
+    Ok(meta.call_method1("get", (UTC_METADATA.0,))?.extract::<Option<String>>().ok().flatten().as_deref()
+        == Some(UTC_METADATA.1))
+}
+
+fn invalid_code_point(col: usize, row: Option<usize>, u: u32) -> PyErr {
+    let at = row.map(|r| format!(" (row {r})")).unwrap_or_default();
+    PyValueError::new_err(format!(
+        "column {col}{at} holds a str that is not valid Unicode (code point {u:#x}: a lone surrogate or beyond U+10FFFF)"
+    ))
 }
 
 fn unsupported(dtype: &str, what: &str) -> PyErr {
@@ -192,6 +228,11 @@ struct NumpyScalars {
     floating: Py<PyType>,
     datetime: Py<PyType>,
     date: Py<PyType>,
+    timedelta: Py<PyType>,
+    datetime64: Py<PyType>,
+    timedelta64: Py<PyType>,
+    int: Py<PyType>,
+    utc: Py<PyAny>,
 }
 
 static SCALARS: PyOnceLock<NumpyScalars> = PyOnceLock::new();
@@ -209,6 +250,11 @@ fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
             floating: ty(&np, "floating")?,
             datetime: ty(&dt, "datetime")?,
             date: ty(&dt, "date")?,
+            timedelta: ty(&dt, "timedelta")?,
+            datetime64: ty(&np, "datetime64")?,
+            timedelta64: ty(&np, "timedelta64")?,
+            int: py.get_type::<PyInt>().unbind(),
+            utc: dt.getattr("timezone")?.getattr("utc")?.unbind(),
         })
     })
 }
@@ -219,19 +265,29 @@ fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Ren
     let py = col.py();
     let sc = scalars(py)?;
     let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows) };
+    let mut aware = None;
     for v in col.try_iter()? {
-        render_object(&v?, j, sc, &mut out.bytes)?;
+        render_object(&v?, j, sc, &mut aware, &mut out.bytes)?;
         out.end_field();
     }
     Ok(out)
 }
 
-fn render_object(v: &Bound<'_, PyAny>, j: usize, sc: &NumpyScalars, out: &mut Vec<u8>) -> PyResult<()> {
+/// One value as a CSV field. `aware` is whether the column's datetimes so far were aware: a
+/// column never mixes aware and naive instants.
+fn render_object(
+    v: &Bound<'_, PyAny>,
+    j: usize,
+    sc: &NumpyScalars,
+    aware: &mut Option<bool>,
+    out: &mut Vec<u8>,
+) -> PyResult<()> {
     let py = v.py();
     if v.is_none() {
         return Ok(());
     }
     if let Ok(s) = v.cast::<PyString>() {
+        // The str's own code points, not its `__str__` (a subclass may say otherwise).
         let s = s.to_str().map_err(|_| {
             PyValueError::new_err(format!("column {j} holds a str that is not valid Unicode (a lone surrogate)"))
         })?;
@@ -240,20 +296,60 @@ fn render_object(v: &Bound<'_, PyAny>, j: usize, sc: &NumpyScalars, out: &mut Ve
         write_bool(out, v.is_truthy()?);
     } else if v.is_instance_of::<PyFloat>() {
         write_f64(out, v.extract::<f64>()?);
+    } else if v.is_instance(sc.timedelta64.bind(py))? || v.is_instance(sc.timedelta.bind(py))? {
+        // Before the ints: numpy's timedelta64 is a signed integer type.
+        return Err(PyTypeError::new_err(format!(
+            "column {j} holds a {}: collect() does not take timedeltas; {TIMEDELTA_HINT}",
+            type_name(v)
+        )));
     } else if v.is_instance_of::<PyInt>() || v.is_instance(sc.integer.bind(py))? {
         if let Ok(i) = v.extract::<i64>() {
             write_int(out, i);
         } else if let Ok(u) = v.extract::<u64>() {
             write_int(out, u);
         } else {
-            out.extend_from_slice(v.str()?.to_str()?.as_bytes());
+            // Beyond 64 bits: int's own digits (a subclass's `__str__` is not the value), quoted
+            // as any text is.
+            let digits = sc.int.bind(py).call_method1("__repr__", (v,))?;
+            write_text(out, digits.cast::<PyString>()?.to_str()?);
         }
     } else if v.is_instance(sc.floating.bind(py))? {
         write_f64(out, v.extract::<f64>()?);
     } else if type_name(v) == "NaTType" {
         // pandas' NaT subclasses datetime but is a missing value.
-    } else if v.is_instance(sc.datetime.bind(py))? || v.is_instance(sc.date.bind(py))? {
+    } else if v.is_instance(sc.datetime.bind(py))? {
+        let offset = v.call_method0("utcoffset")?;
+        let is_aware = !offset.is_none();
+        match aware {
+            Some(was) if *was != is_aware => {
+                return Err(PyValueError::new_err(format!(
+                    "column {j} mixes timezone-aware and naive datetimes; make them all aware (they are \
+                     written in UTC) or all naive"
+                )));
+            }
+            _ => *aware = Some(is_aware),
+        }
+        if is_aware {
+            // In UTC, with the `Z` of every aware value modeltap writes; pandas' Timestamp keeps
+            // its nanoseconds through astimezone and replace.
+            let utc = v.call_method1("astimezone", (sc.utc.bind(py),)).map_err(|e| {
+                PyValueError::new_err(format!("column {j} holds a datetime that has no UTC equivalent: {e}"))
+            })?;
+            let naive = utc.call_method("replace", (), Some(&[("tzinfo", py.None())].into_py_dict(py)?))?;
+            let text = naive.call_method0("isoformat")?;
+            write_text(out, &format!("{}Z", text.cast::<PyString>()?.to_str()?));
+        } else {
+            write_text(out, v.call_method0("isoformat")?.cast::<PyString>()?.to_str()?);
+        }
+    } else if v.is_instance(sc.date.bind(py))? {
         write_text(out, v.call_method0("isoformat")?.cast::<PyString>()?.to_str()?);
+    } else if v.is_instance(sc.datetime64.bind(py))? {
+        // numpy's own spelling, as a datetime64 array is written; NaT is missing.
+        let text = v.str()?;
+        let text = text.to_str()?;
+        if text != "NaT" {
+            write_text(out, text);
+        }
     } else if type_name(v) == "NAType" {
         // pandas' missing-value markers, matched by name so pandas stays optional.
     } else {
