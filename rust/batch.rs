@@ -6,6 +6,7 @@
 //! (object arrays) arrive already rendered as CSV fields, since reading them needs the GIL.
 
 use crate::encode::DateUnit;
+use crate::schema::ColumnType;
 
 /// The element type of a strided column, as numpy lays it out (native byte order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +82,8 @@ pub struct Rendered {
     pub bytes: Vec<u8>,
     /// `ends[i]` is where row i's field ends in `bytes`.
     pub ends: Vec<usize>,
+    /// What the values were (their types merged); `None` when all were missing.
+    pub ty: Option<ColumnType>,
 }
 
 impl Rendered {
@@ -132,6 +135,18 @@ impl Batch {
                     Column::Rendered(r) => r.bytes.len() + r.ends.len() * std::mem::size_of::<usize>(),
                 })
                 .sum(),
+        }
+    }
+
+    /// Column `j`'s type; `None` for a rendered column of missing values only.
+    #[inline]
+    pub fn column_type(&self, j: usize) -> Option<ColumnType> {
+        match self {
+            Batch::Block { view, .. } => Some(ColumnType::of_kind(view.kind)),
+            Batch::Columns { columns, .. } => match &columns[j] {
+                Column::View(v) => Some(ColumnType::of_kind(v.kind)),
+                Column::Rendered(r) => r.ty,
+            },
         }
     }
 
