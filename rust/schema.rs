@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(encode([Float64; 6].into_iter().chain([String, TimestampUtc, String, Int64])), "1:f6szsi");
         assert_eq!(encode([]), "1:");
         assert_eq!(encode([Bool, Bool, UInt64, Timestamp]), "1:b2ut");
-        assert_eq!(encode(std::iter::repeat(String).take(1000)), "1:s1000");
+        assert_eq!(encode(std::iter::repeat_n(String, 1000)), "1:s1000");
     }
 
     #[test]
