@@ -5,8 +5,6 @@
 //! column, a run of equal letters written once with its length (`1:f6szsi` is six float64
 //! columns, then string, timestamp_utc, string, int64). `python/modeltap/columns.py` reads it.
 
-use crate::batch::Kind;
-
 /// A column's type as readers are told it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnType {
@@ -46,20 +44,6 @@ impl ColumnType {
 
     pub fn code(self) -> u8 {
         self.entry().2
-    }
-
-    /// The type of a strided column of this kind.
-    #[inline]
-    pub fn of_kind(kind: Kind) -> Self {
-        match kind {
-            Kind::Bool => ColumnType::Bool,
-            Kind::I8 | Kind::I16 | Kind::I32 | Kind::I64 | Kind::U8 | Kind::U16 | Kind::U32 => ColumnType::Int64,
-            Kind::U64 => ColumnType::UInt64,
-            Kind::F16 | Kind::F32 | Kind::F64 => ColumnType::Float64,
-            Kind::DateTime(_) => ColumnType::Timestamp,
-            Kind::UtcDateTime(_) => ColumnType::TimestampUtc,
-            Kind::Unicode(_) => ColumnType::String,
-        }
     }
 
     /// The type of a column holding values of both types: ints among floats are floats, any
@@ -114,7 +98,6 @@ pub fn encode(types: impl IntoIterator<Item = ColumnType>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::DateUnit;
     use ColumnType::*;
 
     #[test]
@@ -133,15 +116,6 @@ mod tests {
                 assert!(!a.2.is_ascii_digit());
             }
         }
-    }
-
-    #[test]
-    fn kinds() {
-        assert_eq!(ColumnType::of_kind(Kind::U32), Int64);
-        assert_eq!(ColumnType::of_kind(Kind::U64), UInt64);
-        assert_eq!(ColumnType::of_kind(Kind::F16), Float64);
-        assert_eq!(ColumnType::of_kind(Kind::UtcDateTime(DateUnit::Second)), TimestampUtc);
-        assert_eq!(ColumnType::of_kind(Kind::Unicode(3)), String);
     }
 
     #[test]

@@ -135,7 +135,7 @@ def test_azure_records_types_in_blob_metadata_and_nothing_else_sits_under_the_da
 def test_azure_puts_a_record_too_long_for_metadata_in_a_side_blob_outside_the_data(
     azure_store: AzureBlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(azure_module, "MAX_SCHEMA_METADATA", 8)
+    monkeypatch.setattr(azure_module, "MAX_SCHEMA_METADATA", 4)
     _collect(azure_store)
     _check_all_readers(azure_store, tmp_path)
     names = sorted(b.name for b in azure_store._container.list_blobs())
