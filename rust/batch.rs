@@ -152,11 +152,13 @@ impl Batch {
         }
     }
 
-    /// Column `j`'s type; `None` for a rendered column of missing values only.
+    /// Column `j`'s type; `None` for a rendered column of missing values only. `usize::MAX`
+    /// asks for the one type of every column: a block's, `None` for separate columns.
     #[inline]
     pub fn column_type(&self, j: usize) -> Option<ColumnType> {
         match self {
             Batch::Block { view, .. } => Some(view.kind.column_type()),
+            Batch::Columns { .. } if j == usize::MAX => None,
             Batch::Columns { columns, .. } => match &columns[j] {
                 Column::View(v) => Some(v.kind.column_type()),
                 Column::Rendered(r) => r.ty,

@@ -63,6 +63,9 @@ pub struct Contract {
 #[derive(Debug)]
 pub struct Types {
     pub columns: Vec<ColumnType>,
+    /// The one type of every value column, when they share one (the common numeric matrix):
+    /// a block of one kind is then checked once, not per column.
+    pub uniform: Option<ColumnType>,
     pub schema: Arc<str>,
 }
 
@@ -187,7 +190,8 @@ impl StreamConfig {
     /// Checks a converted batch against the contract; the first batch with rows fixes it, with
     /// `labels` (a frame's column names) as the names, else `col_0`, `col_1`, ..., and its
     /// column types (`type_of(j)`; `None` for a column of missing values only, which fixes
-    /// `string` and fits any type). An empty batch (no rows) is checked but fixes nothing; a
+    /// `string` and fits any type; `type_of(usize::MAX)` is the type of every column when they
+    /// share one, else `None`). An empty batch (no rows) is checked but fixes nothing; a
     /// refused one changes nothing.
     #[inline]
     pub fn accept(
@@ -226,6 +230,11 @@ impl StreamConfig {
         }
         // Another thread may fix them meanwhile: then its types decide, and are checked here.
         let types = self.types.get_or_init(|| self.types_of(cols, &type_of));
+        if let (Some(fixed), Some(got)) = (types.uniform, type_of(usize::MAX)) {
+            if fixed.takes(got) {
+                return Ok(());
+            }
+        }
         for (j, fixed_type) in types.columns.iter().enumerate() {
             match type_of(j) {
                 Some(got) if !fixed_type.takes(got) => {
@@ -243,8 +252,9 @@ impl StreamConfig {
 
     fn types_of(&self, cols: usize, type_of: &impl Fn(usize) -> Option<ColumnType>) -> Types {
         let columns: Vec<_> = (0..cols).map(|j| type_of(j).unwrap_or(ColumnType::String)).collect();
+        let uniform = columns.iter().all(|t| *t == columns[0]).then(|| columns[0]);
         let schema = schema::encode(columns.iter().copied().chain(self.meta.iter().map(MetaColumn::column_type)));
-        Types { columns, schema: schema.into() }
+        Types { columns, uniform, schema: schema.into() }
     }
 
     pub fn enabled(&self) -> bool {
@@ -359,20 +369,36 @@ mod tests {
         let first = [Some(Timestamp), Some(Float64), None];
         assert_eq!(s.accept(0, 3, None, |j| Some([Bool, Bool, Bool][j])), Ok(()), "no rows: no types");
         assert!(s.types().is_none());
-        s.accept(2, 3, None, |j| first[j]).unwrap();
+        s.accept(2, 3, None, |j| first.get(j).copied().flatten()).unwrap();
         let t = s.types().unwrap();
         assert_eq!(t.columns, [Timestamp, Float64, STRING], "all missing fixes string");
         assert_eq!(&*t.schema, "1:tfsi", "the meta column $row is an int64");
-        assert_eq!(s.accept(1, 3, None, |j| [Some(Timestamp), Some(Int64), Some(Int64)][j]), Ok(()));
         assert_eq!(
-            s.accept(1, 3, None, |j| [Some(TimestampUtc), Some(Float64), None][j]),
+            s.accept(1, 3, None, |j| [Some(Timestamp), Some(Int64), Some(Int64)].get(j).copied().flatten()),
+            Ok(())
+        );
+        assert_eq!(
+            s.accept(1, 3, None, |j| [Some(TimestampUtc), Some(Float64), None].get(j).copied().flatten()),
             Err(Error::TypeConflict { column: "when".into(), fixed: "timestamp", got: "timestamp_utc" })
         );
         assert_eq!(
-            s.accept(1, 3, None, |j| [None, Some(STRING), None][j]),
+            s.accept(1, 3, None, |j| [None, Some(STRING), None].get(j).copied().flatten()),
             Err(Error::TypeConflict { column: "n".into(), fixed: "float64", got: "string" })
         );
         assert_eq!(s.types().unwrap().columns, [Timestamp, Float64, STRING], "a refused call changes nothing");
+        assert_eq!(s.types().unwrap().uniform, None);
+    }
+
+    #[test]
+    fn a_block_of_one_kind_is_checked_once() {
+        let s = stream(None);
+        s.accept(1, 3, None, |_| Some(Float64)).unwrap();
+        assert_eq!(s.types().unwrap().uniform, Some(Float64));
+        assert_eq!(s.accept(1, 3, None, |_| Some(Int64)), Ok(()));
+        assert_eq!(
+            s.accept(1, 3, None, |_| Some(Bool)),
+            Err(Error::TypeConflict { column: "col_0".into(), fixed: "float64", got: "bool" })
+        );
     }
 
     #[test]
