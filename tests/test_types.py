@@ -26,7 +26,11 @@ from modeltap.stores.azure import AzureBlobStore
 DAY = (2026, 11, 24, 12)
 START, END = "2026-11-24", "2026-11-24"
 U64_MAX = 2**64 - 1
-AWARE = [datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone(timedelta(hours=2))), None, datetime(1999, 12, 31, tzinfo=timezone.utc)]
+AWARE = [
+    datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone(timedelta(hours=2))),
+    None,
+    datetime(1999, 12, 31, tzinfo=timezone.utc),
+]
 NAIVE = [datetime(2026, 1, 2, 3, 4, 5), datetime(2000, 2, 29, 23, 59, 59, 999999), None]
 
 
@@ -87,9 +91,11 @@ def _check_all_readers(store: Any, tmp_path: Path) -> None:
     polars = modeltap.read(store, "m", start=START, end=END, format="polars")
     for name, values in _expected().items():
         assert arrow.column(name).to_pylist() == values, name
-        assert polars[name].to_list() == [
-            v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and name == "aware" else v for v in values
-        ] or name == "aware", name
+        assert (
+            polars[name].to_list()
+            == [v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and name == "aware" else v for v in values]
+            or name == "aware"
+        ), name
     assert str(arrow.schema.field("u").type) == "uint64" and str(arrow.schema.field("code").type) == "string"
     joined = modeltap.read_joined(store, "m", START, END)
     _check_pandas(joined)
@@ -189,7 +195,9 @@ def test_files_whose_recorded_types_differ_are_not_merged_by_guessing(tmp_path: 
     assert store.append(folder, b"007,y\n", header, schema="1:s2").endswith("data.1.csv")
     assert store.read_schema(f"{folder}/data.1.csv") == "1:s2"
     assert store.append(folder, b"2,z\n", header, schema="1:is").endswith("data.csv")
-    with pytest.raises(TypesDiffer, match=r"column 'a' is recorded as string in \S*/data\.1\.csv but as int64 in \S*/data\.csv"):
+    with pytest.raises(
+        TypesDiffer, match=r"column 'a' is recorded as string in \S*/data\.1\.csv but as int64 in \S*/data\.csv"
+    ):
         modeltap.read(store, "m", start=START, end=END)
 
 
@@ -211,3 +219,33 @@ def test_a_spooled_chunk_keeps_its_types(tmp_path: Path) -> None:
     assert chunk is not None and chunk.schema == "1:i", "read back by another process"
     with pytest.raises(ValueError, match="type letter"):
         spool.put("local:x", folder, b"h\n", b"1\n", 1, None, schema="1:q")
+
+
+def test_spark_reads_the_recorded_types_of_a_local_store(spark: Any, tmp_path: Path) -> None:
+    store = modeltap.LocalStore(tmp_path / "modeldata")
+    _collect(store)
+    frame = modeltap.spark.read(spark, str(store.root), "m", start=START, end=END)
+    types = dict(frame.dtypes)
+    assert types["digits"] == types["code"] == types["text"] == "string"
+    assert types["aware"] == "timestamp" and types["naive"] == "timestamp_ntz"
+    assert types["i"] == "bigint" and types["u"] == "decimal(20,0)" and types["f"] == "double"
+    rows = frame.orderBy("`$row`").collect()
+    expected = _expected()
+    for name in ("digits", "code", "text", "gappy", "i", "naive", "f"):
+        assert [r[name] for r in rows] == expected[name], name
+    assert [None if r["u"] is None else int(r["u"]) for r in rows] == expected["u"]
+    # Spark gives instants in the session's zone (UTC in the tests), naive.
+    assert [r["aware"] for r in rows] == [None if v is None else v.replace(tzinfo=None) for v in expected["aware"]]
+
+
+def test_spark_reads_the_recorded_types_of_blobs_through_abfs(
+    spark: Any, azure_store: AzureBlobStore, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servers.azurite import ACCOUNT  # noqa: PLC0415
+
+    _collect(azure_store)
+    frame = modeltap.spark.read(spark, f"abfs://{container}@{ACCOUNT}.dfs.core.windows.net", "m", start=START, end=END)
+    rows = frame.orderBy("`$row`").collect()
+    assert dict(frame.dtypes)["code"] == "string"
+    assert [r["code"] for r in rows] == ["007", "0", "00"]
+    assert [r["digits"] for r in rows] == ["123", "4567", "89"]

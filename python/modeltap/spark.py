@@ -99,9 +99,9 @@ def read(
     for f in files:
         columns = _recorded(spark, path, f)
         for column, kind in columns or ():
-            first = seen.setdefault(column, (kind, f))
-            if first[0] != kind:
-                raise TypesDiffer(f"column {column!r} is recorded as {first[0]} in {first[1]} but as {kind} in {f}")
+            earlier = seen.setdefault(column, (kind, f))
+            if earlier[0] != kind:
+                raise TypesDiffer(f"column {column!r} is recorded as {earlier[0]} in {earlier[1]} but as {kind} in {f}")
         groups.setdefault(columns, []).append(f)
     frames = [_read_group(spark, columns, group) for columns, group in groups.items()]
     frame = frames[0]

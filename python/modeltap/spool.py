@@ -11,7 +11,9 @@ directory, FIFO or symlink), logged once, and never stops the others.
 One file per chunk, ``<time_ns>-<pid>-<seq>.chunk``, written crash-safely (temp file, fsync,
 rename, fsync of the folder), so a chunk is in the spool whole or not at all:
 
-    MTSPOOL2\\n<resume slot, rewritten in place>\\n<json: store, folder, stem, rows, lengths, crc32, schema>\\n<header><data>
+    MTSPOOL2\\n<resume slot, rewritten in place>\\n<json: store, folder, stem, rows, lengths, crc32>\\n<header><data>
+
+The json also holds ``schema`` (the record of the columns' types) when the chunk has one.
 
 Before each append the deliverer records in the resume slot (one ``pwrite`` and an fsync)
 where the append may land; a process killed after the append but before removing the file

@@ -7,4 +7,15 @@ from modeltap.readers.frames import NoRows, StreamNotFound, TypesDiffer, export,
 from modeltap.readers.partitions import Partition, partitions
 from modeltap.readers.streams import Stream, streams
 
-__all__ = ["NoRows", "Partition", "Stream", "StreamNotFound", "TypesDiffer", "export", "partitions", "read", "read_joined", "streams"]
+__all__ = [
+    "NoRows",
+    "Partition",
+    "Stream",
+    "StreamNotFound",
+    "TypesDiffer",
+    "export",
+    "partitions",
+    "read",
+    "read_joined",
+    "streams",
+]

@@ -140,9 +140,9 @@ class LocalStore:
             try:
                 _lock(fd)
                 size = self._repair(fd, path)
-                if size == 0 or target is not None or os.pread(fd, len(header), 0) == header:
-                    if target is not None or schema is None or self._recorded_fits(path, schema):
-                        return resume_token(size, relative)
+                ours = size == 0 or target is not None or os.pread(fd, len(header), 0) == header
+                if ours and (target is not None or schema is None or self._recorded_fits(path, schema)):
+                    return resume_token(size, relative)
             finally:
                 os.close(fd)
             target = None
