@@ -6,6 +6,7 @@
 //! (object arrays) arrive already rendered as CSV fields, since reading them needs the GIL.
 
 use crate::encode::DateUnit;
+use crate::schema::ColumnType;
 
 /// The element type of a strided column, as numpy lays it out (native byte order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The type readers are told a column of this kind holds.
+    #[inline]
+    pub fn column_type(self) -> ColumnType {
+        match self {
+            Kind::Bool => ColumnType::Bool,
+            Kind::I8 | Kind::I16 | Kind::I32 | Kind::I64 | Kind::U8 | Kind::U16 | Kind::U32 => ColumnType::Int64,
+            Kind::U64 => ColumnType::UInt64,
+            Kind::F16 | Kind::F32 | Kind::F64 => ColumnType::Float64,
+            Kind::DateTime(_) => ColumnType::Timestamp,
+            Kind::UtcDateTime(_) => ColumnType::TimestampUtc,
+            Kind::Unicode(_) => ColumnType::String,
+        }
+    }
+
     pub fn item_size(self) -> usize {
         match self {
             Kind::Bool | Kind::I8 | Kind::U8 => 1,
@@ -81,6 +96,8 @@ pub struct Rendered {
     pub bytes: Vec<u8>,
     /// `ends[i]` is where row i's field ends in `bytes`.
     pub ends: Vec<usize>,
+    /// What the values were (their types merged); `None` when all were missing.
+    pub ty: Option<ColumnType>,
 }
 
 impl Rendered {
@@ -135,6 +152,20 @@ impl Batch {
         }
     }
 
+    /// Column `j`'s type; `None` for a rendered column of missing values only. `usize::MAX`
+    /// asks for the one type of every column: a block's, `None` for separate columns.
+    #[inline]
+    pub fn column_type(&self, j: usize) -> Option<ColumnType> {
+        match self {
+            Batch::Block { view, .. } => Some(view.kind.column_type()),
+            Batch::Columns { .. } if j == usize::MAX => None,
+            Batch::Columns { columns, .. } => match &columns[j] {
+                Column::View(v) => Some(v.kind.column_type()),
+                Column::Rendered(r) => r.ty,
+            },
+        }
+    }
+
     pub fn cols(&self) -> usize {
         match self {
             Batch::Block { cols, .. } => *cols,
@@ -158,6 +189,16 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_types_of_kinds() {
+        assert_eq!(Kind::U32.column_type(), ColumnType::Int64);
+        assert_eq!(Kind::U64.column_type(), ColumnType::UInt64);
+        assert_eq!(Kind::F16.column_type(), ColumnType::Float64);
+        assert_eq!(Kind::UtcDateTime(DateUnit::Second).column_type(), ColumnType::TimestampUtc);
+        assert_eq!(Kind::DateTime(DateUnit::Nano).column_type(), ColumnType::Timestamp);
+        assert_eq!(Kind::Unicode(3).column_type(), ColumnType::String);
+    }
 
     #[test]
     fn invalid_code_points_are_found_where_they_are() {

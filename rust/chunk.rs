@@ -16,7 +16,7 @@ use crate::record::Record;
 use crate::stream::MetaColumn;
 
 /// Finished CSV rows (no header) for one stream and partition, with what a store needs to
-/// start a file: the stream's header and file stem.
+/// start a file: the stream's header, its column types' record (`schema`) and file stem.
 #[derive(Debug)]
 pub struct Chunk {
     pub stream: u32,
@@ -24,6 +24,7 @@ pub struct Chunk {
     pub data: Vec<u8>,
     pub rows: u64,
     pub header: Arc<[u8]>,
+    pub schema: Arc<str>,
     pub stem: Arc<str>,
 }
 
@@ -31,6 +32,7 @@ struct Open {
     data: Vec<u8>,
     rows: u64,
     header: Arc<[u8]>,
+    schema: Arc<str>,
     stem: Arc<str>,
     opened: Instant,
 }
@@ -68,11 +70,13 @@ impl Chunker {
         let hint = self.chunk_bytes.min(1 << 16);
         let header =
             &rec.stream.contract().expect("a record is accepted only once its stream's contract is fixed").header;
+        let schema = &rec.stream.types().expect("a record with rows is accepted only once its types are fixed").schema;
         let stem = &rec.stream.stem;
         let fresh = || Open {
             data: Vec::with_capacity(hint),
             rows: 0,
             header: header.clone(),
+            schema: schema.clone(),
             stem: stem.clone(),
             opened: now,
         };
@@ -171,7 +175,15 @@ impl Chunker {
 }
 
 fn seal((stream, partition): (u32, Partition), open: Open) -> Chunk {
-    Chunk { stream, partition, data: open.data, rows: open.rows, header: open.header, stem: open.stem }
+    Chunk {
+        stream,
+        partition,
+        data: open.data,
+        rows: open.rows,
+        header: open.header,
+        schema: open.schema,
+        stem: open.stem,
+    }
 }
 
 #[cfg(test)]
@@ -186,7 +198,9 @@ mod tests {
 
     fn stream(meta: Vec<MetaColumn>) -> Arc<StreamConfig> {
         let meta = meta.into_iter().enumerate().map(|(i, m)| (m, format!("m{i}"))).collect();
-        Arc::new(StreamConfig::new(Partitioning::Day, meta, "data", Some(vec!["a".into(), "b".into()])).unwrap())
+        let s = StreamConfig::new(Partitioning::Day, meta, "data", Some(vec!["a".into(), "b".into()])).unwrap();
+        s.accept(1, 2, None, |_| Some(crate::schema::ColumnType::Float64)).unwrap();
+        Arc::new(s)
     }
 
     fn record(stream: &Arc<StreamConfig>, values: &[f64], ts_ns: i64, counter: u64) -> Record<()> {
@@ -226,6 +240,7 @@ mod tests {
         assert_eq!(sealed[0].rows, 2);
         assert_eq!(&*sealed[0].header, b"a,b,m0,m1,m2,m3,m4\n", "the stream's header travels with its chunks");
         assert_eq!(&*sealed[0].stem, "data");
+        assert_eq!(&*sealed[0].schema, "1:f2szsis", "and the record of its column types");
     }
 
     #[test]

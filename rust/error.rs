@@ -10,6 +10,12 @@ pub enum Error {
         expected: usize,
         got: usize,
     },
+    /// A column whose values are of a type its fixed type does not take.
+    TypeConflict {
+        column: String,
+        fixed: &'static str,
+        got: &'static str,
+    },
     /// Rows without a single column.
     NoColumns {
         rows: usize,
@@ -56,6 +62,11 @@ impl fmt::Display for Error {
             Error::ColumnMismatch { expected, got } => write!(
                 f,
                 "the data has {got} columns but this collector takes {expected} (its feature_names, or the first collect())"
+            ),
+            Error::TypeConflict { column, fixed, got } => write!(
+                f,
+                "column {column:?} holds {got} values but this collector's first collect() fixed it as {fixed}; \
+                 convert them, or collect them under another collector (nothing of this call was taken)"
             ),
             Error::NoColumns { rows } => write!(f, "the data has {rows} rows but no columns"),
             Error::NoNames => write!(f, "feature_names is empty"),

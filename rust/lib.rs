@@ -3,7 +3,7 @@
 //! `encode` (values to CSV fields) and `chunk` (open chunks per stream and partition, sealed on
 //! size, age, partition end, flush) → `pipeline` (the handle scoring and upload threads use).
 //! `stream` is the one home of a stream's contract and admission, `switch` the process switch,
-//! `error` the core's one error type. `clock` decides partitions; `python` is the thin pyo3
+//! `error` the core's one error type, `schema` the column types recorded with each file. `clock` decides partitions; `python` is the thin pyo3
 //! layer.
 
 pub mod arrow;
@@ -16,6 +16,7 @@ pub mod error;
 pub mod pipeline;
 pub mod record;
 pub mod ring;
+pub mod schema;
 pub mod stats;
 pub mod stream;
 pub mod switch;

@@ -185,7 +185,7 @@ impl<O: Send + 'static> Pipeline<O> {
             }
         }
         let Input { batch, owner, labels } = convert(stream.ncols())?;
-        stream.accept(batch.rows(), batch.cols(), labels)?;
+        stream.accept(batch.rows(), batch.cols(), labels, |j| batch.column_type(j))?;
         if batch.rows() == 0 {
             return Ok(None);
         }
@@ -340,7 +340,9 @@ mod tests {
 
     fn stream(meta: Vec<(MetaColumn, &str)>) -> Arc<StreamConfig> {
         let meta = meta.into_iter().map(|(m, t)| (m, t.to_string())).collect();
-        Arc::new(StreamConfig::new(Partitioning::Day, meta, "data", Some(vec!["x".into()])).unwrap())
+        let s = StreamConfig::new(Partitioning::Day, meta, "data", Some(vec!["x".into()])).unwrap();
+        s.accept(1, 1, None, |_| Some(crate::schema::ColumnType::Float64)).unwrap();
+        Arc::new(s)
     }
 
     fn record(p: &Pipeline<Arc<Vec<f64>>>, s: &Arc<StreamConfig>, values: Vec<f64>) -> Record<Arc<Vec<f64>>> {

@@ -3,8 +3,9 @@
 //! `sample_rate`. A stream outlives pipelines: `configure()` and forks move it, whole.
 //!
 //! Names and width are fixed together, once: at registration when the caller names the
-//! columns, else by the first call that is admitted and accepted. A call that is refused fixes
-//! nothing.
+//! columns, else by the first call that is admitted and accepted. Column types are fixed by
+//! the first accepted call with rows; a later call whose values a column does not take is
+//! refused. A call that is refused fixes nothing.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -13,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 use crate::clock::Partitioning;
 use crate::encode::write_text;
 use crate::error::Error;
+use crate::schema::{self, ColumnType};
 use crate::switch::Switch;
 
 /// A column the pipeline adds after the collected values.
@@ -56,6 +58,27 @@ pub struct Contract {
     pub header: Arc<[u8]>,
 }
 
+/// The value columns' types and the record of every column's type (meta columns included)
+/// that stores keep with each file.
+#[derive(Debug)]
+pub struct Types {
+    pub columns: Vec<ColumnType>,
+    /// The one type of every value column, when they share one (the common numeric matrix):
+    /// a block of one kind is then checked once, not per column.
+    pub uniform: Option<ColumnType>,
+    pub schema: Arc<str>,
+}
+
+impl MetaColumn {
+    fn column_type(&self) -> ColumnType {
+        match self {
+            MetaColumn::Timestamp => ColumnType::TimestampUtc,
+            MetaColumn::Row => ColumnType::Int64,
+            MetaColumn::CorrelationId | MetaColumn::RequestId | MetaColumn::Constant(_) => ColumnType::String,
+        }
+    }
+}
+
 /// Whether a call goes on to be converted and queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
@@ -78,6 +101,7 @@ pub struct StreamConfig {
     /// Files are `<stem>.csv`, `<stem>.1.csv`, ...
     pub stem: Arc<str>,
     contract: OnceLock<Contract>,
+    types: OnceLock<Types>,
     enabled: AtomicBool,
     /// A request is kept when its hash is below this (u64::MAX keeps all).
     sample_below: AtomicU64,
@@ -99,6 +123,7 @@ impl StreamConfig {
             meta_titles,
             stem: stem.into(),
             contract: OnceLock::new(),
+            types: OnceLock::new(),
             enabled: AtomicBool::new(true),
             sample_below: AtomicU64::new(u64::MAX),
         };
@@ -111,6 +136,11 @@ impl StreamConfig {
 
     pub fn contract(&self) -> Option<&Contract> {
         self.contract.get()
+    }
+
+    /// Column types, once the first accepted call with rows fixed them.
+    pub fn types(&self) -> Option<&Types> {
+        self.types.get()
     }
 
     /// Value columns; 0 until the contract is fixed.
@@ -158,9 +188,19 @@ impl StreamConfig {
     }
 
     /// Checks a converted batch against the contract; the first batch with rows fixes it, with
-    /// `labels` (a frame's column names) as the names, else `col_0`, `col_1`, ... An empty
-    /// batch (no rows) is checked but fixes nothing; a refused one changes nothing.
-    pub fn accept(&self, rows: usize, cols: usize, labels: Option<Vec<String>>) -> Result<(), Error> {
+    /// `labels` (a frame's column names) as the names, else `col_0`, `col_1`, ..., and its
+    /// column types (`type_of(j)`; `None` for a column of missing values only, which fixes
+    /// `string` and fits any type; `type_of(usize::MAX)` is the type of every column when they
+    /// share one, else `None`). An empty batch (no rows) is checked but fixes nothing; a
+    /// refused one changes nothing.
+    #[inline]
+    pub fn accept(
+        &self,
+        rows: usize,
+        cols: usize,
+        labels: Option<Vec<String>>,
+        type_of: impl Fn(usize) -> Option<ColumnType>,
+    ) -> Result<(), Error> {
         if rows == 0 && cols == 0 {
             return Ok(());
         }
@@ -182,10 +222,39 @@ impl StreamConfig {
                 self.contract.get().expect("set above or by another thread")
             }
         };
-        match fixed.names.len() {
-            n if n == cols => Ok(()),
-            expected => Err(Error::ColumnMismatch { expected, got: cols }),
+        if fixed.names.len() != cols {
+            return Err(Error::ColumnMismatch { expected: fixed.names.len(), got: cols });
         }
+        if rows == 0 {
+            return Ok(());
+        }
+        // Another thread may fix them meanwhile: then its types decide, and are checked here.
+        let types = self.types.get_or_init(|| self.types_of(cols, &type_of));
+        if let (Some(fixed), Some(got)) = (types.uniform, type_of(usize::MAX)) {
+            if fixed.takes(got) {
+                return Ok(());
+            }
+        }
+        for (j, fixed_type) in types.columns.iter().enumerate() {
+            match type_of(j) {
+                Some(got) if !fixed_type.takes(got) => {
+                    return Err(Error::TypeConflict {
+                        column: fixed.names[j].clone(),
+                        fixed: fixed_type.name(),
+                        got: got.name(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn types_of(&self, cols: usize, type_of: &impl Fn(usize) -> Option<ColumnType>) -> Types {
+        let columns: Vec<_> = (0..cols).map(|j| type_of(j).unwrap_or(ColumnType::String)).collect();
+        let uniform = columns.iter().all(|t| *t == columns[0]).then(|| columns[0]);
+        let schema = schema::encode(columns.iter().copied().chain(self.meta.iter().map(MetaColumn::column_type)));
+        Types { columns, uniform, schema: schema.into() }
     }
 
     pub fn enabled(&self) -> bool {
@@ -234,6 +303,15 @@ fn splitmix64(x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ColumnType::{Bool, Float64, Int64, Timestamp, TimestampUtc};
+    const STRING: ColumnType = ColumnType::String;
+
+    impl StreamConfig {
+        /// A batch of float64 columns.
+        fn accept_f(&self, rows: usize, cols: usize, labels: Option<Vec<String>>) -> Result<(), Error> {
+            self.accept(rows, cols, labels, |_| Some(Float64))
+        }
+    }
 
     fn stream(names: Option<&[&str]>) -> StreamConfig {
         let meta = vec![(MetaColumn::Row, "$row".to_string())];
@@ -246,8 +324,8 @@ mod tests {
         let s = stream(Some(&["a", "b,c"]));
         assert_eq!(s.ncols(), 2);
         assert_eq!(&*s.contract().unwrap().header, b"a,\"b,c\",$row\n");
-        assert_eq!(s.accept(1, 3, None), Err(Error::ColumnMismatch { expected: 2, got: 3 }));
-        assert_eq!(s.accept(1, 2, Some(vec!["x".into(), "y".into()])), Ok(()));
+        assert_eq!(s.accept_f(1, 3, None), Err(Error::ColumnMismatch { expected: 2, got: 3 }));
+        assert_eq!(s.accept_f(1, 2, Some(vec!["x".into(), "y".into()])), Ok(()));
         assert_eq!(s.contract().unwrap().names, ["a", "b,c"], "labels do not rename a fixed stream");
     }
 
@@ -272,22 +350,70 @@ mod tests {
         let s = stream(None);
         assert_eq!(s.ncols(), 0);
         // Refused calls fix nothing.
-        assert_eq!(s.accept(2, 0, None), Err(Error::NoColumns { rows: 2 }));
-        assert!(matches!(s.accept(1, 2, Some(vec!["a".into(), "a".into()])), Err(Error::DuplicateNames(_))));
-        assert_eq!(s.accept(1, 2, Some(vec!["a".into()])), Err(Error::LabelCount { labels: 1, cols: 2 }));
+        assert_eq!(s.accept_f(2, 0, None), Err(Error::NoColumns { rows: 2 }));
+        assert!(matches!(s.accept_f(1, 2, Some(vec!["a".into(), "a".into()])), Err(Error::DuplicateNames(_))));
+        assert_eq!(s.accept_f(1, 2, Some(vec!["a".into()])), Err(Error::LabelCount { labels: 1, cols: 2 }));
         // Nor does a call without rows.
-        assert_eq!(s.accept(0, 5, None), Ok(()));
+        assert_eq!(s.accept_f(0, 5, None), Ok(()));
         assert!(s.contract().is_none());
-        assert_eq!(s.accept(1, 2, Some(vec!["x".into(), "y".into()])), Ok(()));
+        assert_eq!(s.accept_f(1, 2, Some(vec!["x".into(), "y".into()])), Ok(()));
         assert_eq!(&*s.contract().unwrap().header, b"x,y,$row\n");
-        assert_eq!(s.accept(3, 3, None), Err(Error::ColumnMismatch { expected: 2, got: 3 }));
-        assert_eq!(s.accept(0, 0, None), Ok(()), "an empty list has no columns to check");
+        assert_eq!(s.accept_f(3, 3, None), Err(Error::ColumnMismatch { expected: 2, got: 3 }));
+        assert_eq!(s.accept_f(0, 0, None), Ok(()), "an empty list has no columns to check");
+    }
+
+    #[test]
+    fn the_first_batch_with_rows_fixes_the_types_and_later_ones_must_fit() {
+        let s = stream(Some(&["when", "n", "code"]));
+        assert!(s.types().is_none());
+        let first = [Some(Timestamp), Some(Float64), None];
+        assert_eq!(s.accept(0, 3, None, |j| Some([Bool, Bool, Bool][j])), Ok(()), "no rows: no types");
+        assert!(s.types().is_none());
+        s.accept(2, 3, None, |j| first.get(j).copied().flatten()).unwrap();
+        let t = s.types().unwrap();
+        assert_eq!(t.columns, [Timestamp, Float64, STRING], "all missing fixes string");
+        assert_eq!(&*t.schema, "1:tfsi", "the meta column $row is an int64");
+        assert_eq!(
+            s.accept(1, 3, None, |j| [Some(Timestamp), Some(Int64), Some(Int64)].get(j).copied().flatten()),
+            Ok(())
+        );
+        assert_eq!(
+            s.accept(1, 3, None, |j| [Some(TimestampUtc), Some(Float64), None].get(j).copied().flatten()),
+            Err(Error::TypeConflict { column: "when".into(), fixed: "timestamp", got: "timestamp_utc" })
+        );
+        assert_eq!(
+            s.accept(1, 3, None, |j| [None, Some(STRING), None].get(j).copied().flatten()),
+            Err(Error::TypeConflict { column: "n".into(), fixed: "float64", got: "string" })
+        );
+        assert_eq!(s.types().unwrap().columns, [Timestamp, Float64, STRING], "a refused call changes nothing");
+        assert_eq!(s.types().unwrap().uniform, None);
+    }
+
+    #[test]
+    fn a_block_of_one_kind_is_checked_once() {
+        let s = stream(None);
+        s.accept(1, 3, None, |_| Some(Float64)).unwrap();
+        assert_eq!(s.types().unwrap().uniform, Some(Float64));
+        assert_eq!(s.accept(1, 3, None, |_| Some(Int64)), Ok(()));
+        assert_eq!(
+            s.accept(1, 3, None, |_| Some(Bool)),
+            Err(Error::TypeConflict { column: "col_0".into(), fixed: "float64", got: "bool" })
+        );
+    }
+
+    #[test]
+    fn a_refused_first_batch_fixes_no_types() {
+        let s = stream(None);
+        assert!(s.accept(1, 2, Some(vec!["a".into(), "a".into()]), |_| Some(STRING)).is_err());
+        assert!(s.types().is_none());
+        s.accept(1, 2, None, |_| Some(Bool)).unwrap();
+        assert_eq!(&*s.types().unwrap().schema, "1:b2i");
     }
 
     #[test]
     fn without_labels_the_names_are_generated() {
         let s = stream(None);
-        s.accept(1, 3, None).unwrap();
+        s.accept_f(1, 3, None).unwrap();
         assert_eq!(&*s.contract().unwrap().header, b"col_0,col_1,col_2,$row\n");
     }
 
@@ -297,7 +423,7 @@ mod tests {
         let results: Vec<_> = (1..=4)
             .map(|w| {
                 let s = s.clone();
-                std::thread::spawn(move || (w, s.accept(1, w, None)))
+                std::thread::spawn(move || (w, s.accept_f(1, w, None)))
             })
             .map(|h| h.join().unwrap())
             .collect();

@@ -18,7 +18,7 @@ from typing import Any
 from modeltap import lifecycle, switch
 from modeltap._native import Correlation
 from modeltap.collector import Collector
-from modeltap.readers import StreamNotFound, export, read, read_joined, streams
+from modeltap.readers import StreamNotFound, TypesDiffer, export, read, read_joined, streams
 from modeltap.stores import LocalStore, Store
 
 # The version has one home, Cargo.toml; maturin writes it into the package's metadata.
@@ -31,6 +31,7 @@ __all__ = [
     "LocalStore",
     "Store",
     "StreamNotFound",
+    "TypesDiffer",
     "close",
     "configure",
     "export",

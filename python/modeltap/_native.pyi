@@ -41,6 +41,10 @@ class Chunk:
     def header(self) -> bytes:
         """The stream's header line, fixed before any of its rows was accepted."""
     @property
+    def schema(self) -> str:
+        """The record of every column's type (see `modeltap.columns.parse_schema`), which stores
+        keep with each file they start."""
+    @property
     def stem(self) -> str:
         """The stream's file stem: files are ``<stem>.csv``, ``<stem>.1.csv``, ..."""
 

@@ -11,6 +11,7 @@ the names from here.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 #: A column written after the values: (kind, title, the text of a ``constant``). The kinds are
@@ -68,13 +69,57 @@ def is_own(name: object) -> bool:
     return str(name).startswith("$")
 
 
-Type = Literal["string", "int64", "timestamp"]
+#: The types a column is recorded as (the native core's ``rust/schema.rs`` declares the same
+#: names and letters): ``timestamp`` is naive, ``timestamp_utc`` an instant written ending ``Z``.
+Type = Literal["string", "int64", "uint64", "float64", "bool", "timestamp", "timestamp_utc"]
+
+#: Each type's letter in the record of a file's column types.
+TYPE_CODES: dict[str, Type] = {
+    "s": "string",
+    "i": "int64",
+    "u": "uint64",
+    "f": "float64",
+    "b": "bool",
+    "t": "timestamp",
+    "z": "timestamp_utc",
+}
+
+#: Where a file's column types are recorded: the Azure blob metadata key (``x-ms-meta-…``), and
+#: the name of the folder of side files (LocalStore: ``<root>/.modeltap/schema/<file's path>.schema``;
+#: Azure, for a record too long for metadata: the blob ``.modeltap/schema/<blob's name>.schema``).
+SCHEMA_KEY = "modeltap_schema"
+SCHEMA_FOLDER = ".modeltap/schema"
+
+_SCHEMA_VERSION = "1:"
+_RUN = re.compile(r"([a-z])(\d*)")
+
+
+def parse_schema(record: str) -> list[Type]:
+    """A file's column types from their record: ``1:`` then each run of one type as its letter
+    and, when longer than one, its length.
+
+    >>> parse_schema("1:f2szi")
+    ['float64', 'float64', 'string', 'timestamp_utc', 'int64']
+    """
+    if not record.startswith(_SCHEMA_VERSION):
+        raise ValueError(f"not a column types record modeltap writes: {record[:40]!r}")
+    body = record[len(_SCHEMA_VERSION) :]
+    types: list[Type] = []
+    at = 0
+    while at < len(body):
+        run = _RUN.match(body, at)
+        if run is None or run.group(1) not in TYPE_CODES or run.group(2).startswith("0"):
+            raise ValueError(f"a column types record with {body[at : at + 10]!r} at {at}: not a type letter")
+        types.extend([TYPE_CODES[run.group(1)]] * int(run.group(2) or 1))
+        at = run.end()
+    return types
+
 
 #: What each of these columns holds, for readers that would otherwise guess from the values
-#: (an id of digits is still text). Timestamps are left to the readers' own parsing of ISO 8601.
+#: (an id of digits is still text): for files written before types were recorded.
 TYPES: dict[str, Type] = {
     CORRELATION_ID: "string",
-    SCORING_TIMESTAMP: "timestamp",
+    SCORING_TIMESTAMP: "timestamp_utc",
     REQUEST_ID: "string",
     ROW: "int64",
     AML_CORRELATION_ID: "string",

@@ -35,25 +35,34 @@ _RETRY_MAX = 30.0
 _DRAIN_BUDGET = 0.5
 
 
-def _append(store: Store, folder: str, data: bytes, header: bytes, *, stem: str, resume: str | None = None) -> str:
+def _append(
+    store: Store, folder: str, data: bytes, header: bytes, *, stem: str, schema: str, resume: str | None = None
+) -> str:
     # Optional arguments only when needed: a store of the user's may not take them.
     extra: dict[str, str] = {}
     if stem != "data":
         extra["stem"] = stem
     if resume:
         extra["resume"] = resume
+    if schema and _takes(store, "schema"):
+        extra["schema"] = schema
     return store.append(folder, data, header, **extra)
+
+
+def _takes(store: Store, name: str) -> bool:
+    """Whether ``store.append`` takes the keyword ``name`` (a user's store may not)."""
+    try:
+        parameters = inspect.signature(store.append).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def takes_resume(store: Store) -> bool:
     """Whether ``store.append`` takes ``resume=`` (a user's store, or a subclass of ours that
     overrides ``append``, may not): only then can a spooled chunk be looked for before it is
     appended again."""
-    try:
-        parameters = inspect.signature(store.append).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "resume" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return _takes(store, "resume")
 
 
 def default_spool_dir() -> Path:
@@ -155,18 +164,19 @@ class Deliveries:
         rows: int,
         give_up: Callable[[], bool],
         stem: str = "data",
+        schema: str = "",
     ) -> None:
         """Appends one chunk, or spools it; without a spool retries until the store takes it
         (or ``give_up()`` says close() ran out of time). A chunk that can never be appended
         goes to the dead-letter folder."""
         key = store_key(store)
         if self.spool is not None and self.spool.waiting((key, folder, stem)):
-            self._to_spool(key, folder, header, data, rows, None, stem)
+            self._to_spool(key, folder, header, data, rows, None, stem, schema)
             return
         delay = _RETRY_FIRST
         while True:
             try:
-                _append(store, folder, data, header, stem=stem)
+                _append(store, folder, data, header, stem=stem, schema=schema)
             except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
                 self._failed(store, folder, exc)
                 rest: bytes | None = getattr(exc, "rest", None)
@@ -175,10 +185,10 @@ class Deliveries:
                     self._written(rows - left_rows, len(data) - len(rest))
                     data, rows = rest, left_rows
                 if is_permanent(exc):
-                    self._dead_letter(key, folder, header, data, rows, stem, exc)
+                    self._dead_letter(key, folder, header, data, rows, stem, exc, schema)
                     return
                 if self.spool is not None:
-                    self._to_spool(key, folder, header, data, rows, getattr(exc, "resume", None), stem)
+                    self._to_spool(key, folder, header, data, rows, getattr(exc, "resume", None), stem, schema)
                     return
                 if give_up():
                     self.counters.rows_dropped_store += rows
@@ -191,11 +201,20 @@ class Deliveries:
             return
 
     def _to_spool(
-        self, key: str, folder: str, header: bytes, data: bytes, rows: int, resume: str | None, stem: str
+        self,
+        key: str,
+        folder: str,
+        header: bytes,
+        data: bytes,
+        rows: int,
+        resume: str | None,
+        stem: str,
+        schema: str,
     ) -> None:
         assert self.spool is not None
         try:
-            stored = self.spool.put(key, folder, header, data, rows, _usable(resume, folder, stem), stem=stem)
+            resume = _usable(resume, folder, stem)
+            stored = self.spool.put(key, folder, header, data, rows, resume, stem=stem, schema=schema)
         except (OSError, ValueError) as exc:
             stored = False
             logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
@@ -212,7 +231,15 @@ class Deliveries:
         self.counters.rows_spooled += rows
 
     def _dead_letter(
-        self, key: str, folder: str, header: bytes, data: bytes, rows: int, stem: str, exc: BaseException
+        self,
+        key: str,
+        folder: str,
+        header: bytes,
+        data: bytes,
+        rows: int,
+        stem: str,
+        exc: BaseException,
+        schema: str = "",
     ) -> None:
         """Rows no store will ever take: kept in the spool's ``dead/`` when there is one, and
         counted as dropped either way."""
@@ -220,7 +247,7 @@ class Deliveries:
         reason = redact(f"{type(exc).__name__}: {exc}")
         if self.spool is not None:
             try:
-                self.spool.put_dead(key, folder, header, data, rows, stem, reason)
+                self.spool.put_dead(key, folder, header, data, rows, stem, reason, schema=schema)
                 return
             except (OSError, ValueError) as spool_exc:
                 logger.error("modeltap: could not keep undeliverable rows in the spool: %s", spool_exc)
@@ -285,7 +312,9 @@ class Deliveries:
                     # Durable before the append: a process killed after it leaves the next one
                     # a place to look for the rows instead of appending them again.
                     self.spool.mark(chunk, position(chunk.folder, chunk.header, stem=chunk.stem))
-                _append(store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, resume=earlier)
+                _append(
+                    store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, schema=chunk.schema, resume=earlier
+                )
             except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
                 self._failed(store, chunk.folder, exc)
                 rest: bytes | None = getattr(exc, "rest", None)

@@ -247,6 +247,7 @@ class Pipeline:
             chunk.rows,
             give_up=lambda: self._abandon,
             stem=chunk.stem,
+            schema=chunk.schema,
         )
 
     def _flush_stores(self) -> bool:

@@ -13,6 +13,8 @@ rename, fsync of the folder), so a chunk is in the spool whole or not at all:
 
     MTSPOOL2\\n<resume slot, rewritten in place>\\n<json: store, folder, stem, rows, lengths, crc32>\\n<header><data>
 
+The json also holds ``schema`` (the record of the columns' types) when the chunk has one.
+
 Before each append the deliverer records in the resume slot (one ``pwrite`` and an fsync)
 where the append may land; a process killed after the append but before removing the file
 leaves that record, and the next one asks the store whether the rows are there.
@@ -45,6 +47,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modeltap.columns import parse_schema
 from modeltap.layout import check_part
 from modeltap.stores.resume import parse as parse_resume
 
@@ -112,6 +115,8 @@ class SpooledChunk:
     resume: str | None
     stem: str = "data"
     fd: int = field(default=-1, repr=False, compare=False)
+    #: The record of the columns' types ("" for a chunk spooled before they were recorded).
+    schema: str = ""
 
     @property
     def destination(self) -> Destination:
@@ -341,11 +346,12 @@ class Spool:
         resume: str | None,
         name: str = "",
         stem: str = "data",
+        schema: str = "",
     ) -> bool:
         """Writes a chunk durably; False (and nothing written) when the spool has no room.
         ``name`` replaces an existing file in place (keeping its turn). Raises ValueError for
         fields that could not be read back (the same checks as reading)."""
-        blob = _encode(store, folder, stem, rows, header, data, resume)
+        blob = _encode(store, folder, stem, rows, header, data, resume, schema)
         if not name and self.size() + len(blob) > self.max_bytes:
             return False
         name = name or self._new_name()
@@ -353,9 +359,11 @@ class Spool:
         self._index(name, (store, folder, stem), len(blob))
         return True
 
-    def put_dead(self, store: str, folder: str, header: bytes, data: bytes, rows: int, stem: str, reason: str) -> None:
+    def put_dead(
+        self, store: str, folder: str, header: bytes, data: bytes, rows: int, stem: str, reason: str, schema: str = ""
+    ) -> None:
         """Keeps a chunk that can never be delivered in ``dead/``, for a person to look at."""
-        blob = _encode(store, folder, stem, rows, header, data, None)
+        blob = _encode(store, folder, stem, rows, header, data, None, schema)
         self._folder("dead")
         self._write(f"dead/{self._new_name()}", blob)
         self.dead_letter += 1
@@ -450,7 +458,17 @@ class Spool:
     def update(self, chunk: SpooledChunk, data: bytes, rows: int, resume: str | None) -> None:
         """Rewrites a chunk in place with what is left of it (part landed, or may have)."""
         try:
-            self.put(chunk.store, chunk.folder, chunk.header, data, rows, resume, name=chunk.path.name, stem=chunk.stem)
+            self.put(
+                chunk.store,
+                chunk.folder,
+                chunk.header,
+                data,
+                rows,
+                resume,
+                name=chunk.path.name,
+                stem=chunk.stem,
+                schema=chunk.schema,
+            )
         finally:
             self.release(chunk)
 
@@ -544,11 +562,14 @@ def _log_dead(rows: int, folder: str, stem: str, reason: str, where: Path) -> No
     )
 
 
-def _encode(store: str, folder: str, stem: str, rows: int, header: bytes, data: bytes, resume: str | None) -> bytes:
+def _encode(
+    store: str, folder: str, stem: str, rows: int, header: bytes, data: bytes, resume: str | None, schema: str = ""
+) -> bytes:
     """A spool file's bytes; ValueError for fields that could not be read back (the same
     checks as reading)."""
     _check_meta(store, folder, stem, rows, header, data)
-    meta = {
+    _check_schema(schema)
+    meta: dict[str, object] = {
         "store": store,
         "folder": folder,
         "stem": stem,
@@ -557,6 +578,8 @@ def _encode(store: str, folder: str, stem: str, rows: int, header: bytes, data: 
         "data": len(data),
         "crc32": zlib.crc32(data, zlib.crc32(header)),
     }
+    if schema:
+        meta["schema"] = schema
     line = json.dumps(meta, separators=(",", ":")).encode() + b"\n"
     return b"".join((_slot(_relative_resume(resume, folder, stem)), line, header, data))
 
@@ -592,6 +615,7 @@ class _Meta:
     header: int
     data: int
     crc32: int
+    schema: str
 
     @property
     def destination(self) -> Destination:
@@ -623,9 +647,11 @@ def _parse_head(head: bytes) -> tuple[_Meta, str | None, int]:
         _check_destination(store, folder, stem)
         if relative is not None:
             _absolute_resume(relative, folder, stem)
+        schema = meta.get("schema", "")
+        _check_schema(schema)
     except (KeyError, TypeError, ValueError) as exc:
         raise SpoolDamaged(f"refused description: {exc}") from None
-    return _Meta(store, str(folder), str(stem), rows, header_len, data_len, crc), relative, end + 1
+    return _Meta(store, str(folder), str(stem), rows, header_len, data_len, crc, schema), relative, end + 1
 
 
 def _parse(path: Path, raw: bytes, fd: int = -1) -> SpooledChunk:
@@ -643,7 +669,15 @@ def _parse(path: Path, raw: bytes, fd: int = -1) -> SpooledChunk:
     except (TypeError, ValueError) as exc:
         raise SpoolDamaged(f"refused content: {exc}") from None
     resume = None if relative is None else _absolute_resume(relative, folder, stem)
-    return SpooledChunk(path, store, folder, rows, header, data, resume, stem, fd)
+    return SpooledChunk(path, store, folder, rows, header, data, resume, stem, fd, meta.schema)
+
+
+def _check_schema(schema: object) -> None:
+    """Refuses a record of column types the core could not have written."""
+    if not isinstance(schema, str):
+        raise ValueError(f"its column types record is a {type(schema).__name__}, not a str")
+    if schema:
+        parse_schema(schema)
 
 
 def _check_destination(store: object, folder: object, stem: object) -> None:

@@ -8,6 +8,7 @@ use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyType};
 
 use crate::batch::{Batch, Column, Kind, Rendered, View};
 use crate::encode::{write_bool, write_f64, write_int, write_text, DateUnit};
+use crate::schema::ColumnType;
 
 /// A batch and the array that owns its memory (`None` when everything was rendered).
 pub struct Converted {
@@ -46,7 +47,7 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
                     // One row: each item is a field.
                     1 if rows == 1 => {
                         let mut one = Rendered::default();
-                        render_object(&arr.get_item(j)?, j, sc, &mut None, &mut one.bytes)?;
+                        one.ty = render_object(&arr.get_item(j)?, j, sc, &mut None, &mut one.bytes)?;
                         one.end_field();
                         one
                     }
@@ -264,38 +265,45 @@ fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
 fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Rendered> {
     let py = col.py();
     let sc = scalars(py)?;
-    let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows) };
+    let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows), ty: None };
     let mut aware = None;
     for v in col.try_iter()? {
-        render_object(&v?, j, sc, &mut aware, &mut out.bytes)?;
+        if let Some(t) = render_object(&v?, j, sc, &mut aware, &mut out.bytes)? {
+            out.ty = Some(out.ty.map_or(t, |was| was.merge(t)));
+        }
         out.end_field();
     }
     Ok(out)
 }
 
-/// One value as a CSV field. `aware` is whether the column's datetimes so far were aware: a
-/// column never mixes aware and naive instants.
+/// One value as a CSV field, and the type it was written as (`None` for a missing value).
+/// `aware` is whether the column's datetimes so far were aware: a column never mixes aware and
+/// naive instants.
 fn render_object(
     v: &Bound<'_, PyAny>,
     j: usize,
     sc: &NumpyScalars,
     aware: &mut Option<bool>,
     out: &mut Vec<u8>,
-) -> PyResult<()> {
+) -> PyResult<Option<ColumnType>> {
     let py = v.py();
     if v.is_none() {
-        return Ok(());
+        return Ok(None);
     }
+    let ty;
     if let Ok(s) = v.cast::<PyString>() {
         // The str's own code points, not its `__str__` (a subclass may say otherwise).
         let s = s.to_str().map_err(|_| {
             PyValueError::new_err(format!("column {j} holds a str that is not valid Unicode (a lone surrogate)"))
         })?;
         write_text(out, s);
+        ty = ColumnType::String;
     } else if v.is_instance_of::<PyBool>() || v.is_instance(sc.bool_.bind(py))? {
         write_bool(out, v.is_truthy()?);
+        ty = ColumnType::Bool;
     } else if v.is_instance_of::<PyFloat>() {
         write_f64(out, v.extract::<f64>()?);
+        ty = ColumnType::Float64;
     } else if v.is_instance(sc.timedelta64.bind(py))? || v.is_instance(sc.timedelta.bind(py))? {
         // Before the ints: numpy's timedelta64 is a signed integer type.
         return Err(PyTypeError::new_err(format!(
@@ -305,18 +313,23 @@ fn render_object(
     } else if v.is_instance_of::<PyInt>() || v.is_instance(sc.integer.bind(py))? {
         if let Ok(i) = v.extract::<i64>() {
             write_int(out, i);
+            ty = ColumnType::Int64;
         } else if let Ok(u) = v.extract::<u64>() {
             write_int(out, u);
+            ty = ColumnType::UInt64;
         } else {
             // Beyond 64 bits: int's own digits (a subclass's `__str__` is not the value), quoted
             // as any text is.
             let digits = sc.int.bind(py).call_method1("__repr__", (v,))?;
             write_text(out, digits.cast::<PyString>()?.to_str()?);
+            ty = ColumnType::String;
         }
     } else if v.is_instance(sc.floating.bind(py))? {
         write_f64(out, v.extract::<f64>()?);
+        ty = ColumnType::Float64;
     } else if type_name(v) == "NaTType" {
         // pandas' NaT subclasses datetime but is a missing value.
+        return Ok(None);
     } else if v.is_instance(sc.datetime.bind(py))? {
         let offset = v.call_method0("utcoffset")?;
         let is_aware = !offset.is_none();
@@ -338,27 +351,34 @@ fn render_object(
             let naive = utc.call_method("replace", (), Some(&[("tzinfo", py.None())].into_py_dict(py)?))?;
             let text = naive.call_method0("isoformat")?;
             write_text(out, &format!("{}Z", text.cast::<PyString>()?.to_str()?));
+            ty = ColumnType::TimestampUtc;
         } else {
             write_text(out, v.call_method0("isoformat")?.cast::<PyString>()?.to_str()?);
+            ty = ColumnType::Timestamp;
         }
     } else if v.is_instance(sc.date.bind(py))? {
+        // A date has no type of its own in the record: its ISO text is a string.
         write_text(out, v.call_method0("isoformat")?.cast::<PyString>()?.to_str()?);
+        ty = ColumnType::String;
     } else if v.is_instance(sc.datetime64.bind(py))? {
         // numpy's own spelling, as a datetime64 array is written; NaT is missing.
         let text = v.str()?;
         let text = text.to_str()?;
-        if text != "NaT" {
-            write_text(out, text);
+        if text == "NaT" {
+            return Ok(None);
         }
+        write_text(out, text);
+        ty = ColumnType::Timestamp;
     } else if type_name(v) == "NAType" {
         // pandas' missing-value markers, matched by name so pandas stays optional.
+        return Ok(None);
     } else {
         return Err(PyTypeError::new_err(format!(
             "column {j} holds a {}; collect() takes numbers, bool, str, None and datetimes",
             type_name(v)
         )));
     }
-    Ok(())
+    Ok(Some(ty))
 }
 
 #[cfg(test)]

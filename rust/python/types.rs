@@ -67,6 +67,10 @@ pub struct PyChunk {
     /// The stream's header line, fixed before any of its rows was accepted.
     #[pyo3(get)]
     header: Py<PyBytes>,
+    /// The record of every column's type (see `modeltap.columns.parse_schema`), which stores
+    /// keep with each file they start.
+    #[pyo3(get)]
+    schema: String,
     /// The stream's file stem: files are `<stem>.csv`, `<stem>.1.csv`, ...
     #[pyo3(get)]
     stem: String,
@@ -84,6 +88,7 @@ impl PyChunk {
             rows: chunk.rows,
             data: PyBytes::new(py, &chunk.data).unbind(),
             header: PyBytes::new(py, &chunk.header).unbind(),
+            schema: chunk.schema.to_string(),
             stem: chunk.stem.to_string(),
         }
     }

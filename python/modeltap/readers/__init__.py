@@ -3,8 +3,19 @@
 >>> df = modeltap.read("./modeldata", model="best_model", designation="inputs", start="2026-11-01")
 """
 
-from modeltap.readers.frames import NoRows, StreamNotFound, export, read, read_joined
+from modeltap.readers.frames import NoRows, StreamNotFound, TypesDiffer, export, read, read_joined
 from modeltap.readers.partitions import Partition, partitions
 from modeltap.readers.streams import Stream, streams
 
-__all__ = ["NoRows", "Partition", "Stream", "StreamNotFound", "export", "partitions", "read", "read_joined", "streams"]
+__all__ = [
+    "NoRows",
+    "Partition",
+    "Stream",
+    "StreamNotFound",
+    "TypesDiffer",
+    "export",
+    "partitions",
+    "read",
+    "read_joined",
+    "streams",
+]

@@ -1,9 +1,11 @@
 """CSV files of a store into typed tables: pandas (default), polars or pyarrow.
 
-CSV carries no types, so they are inferred per column the way modeltap wrote them: integers,
-floats (``NaN``, ``inf``), ``True``/``False``, ISO 8601 timestamps (``...Z`` ones as UTC), and
-strings; an empty field is a missing value. modeltap's own columns have fixed types. A string
-column whose every value looks like a number comes back as numbers: CSV cannot tell them apart.
+CSV carries no types, so the store records each file's column types when it creates the file
+(Azure: the blob's metadata; LocalStore: a hidden side file), and a file is read with them: a
+string column of digits stays strings. Files written before types were recorded are read with
+types inferred the way modeltap wrote them: integers, floats (``NaN``, ``inf``),
+``True``/``False``, ISO 8601 timestamps (``...Z`` ones as UTC), and strings, modeltap's own
+columns fixed. An empty field is a missing value; ``""`` an empty string.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from modeltap.columns import ID_COLUMNS, ROW, TYPES, is_own
+from modeltap.columns import ID_COLUMNS, ROW, TYPES, is_own, parse_schema
 from modeltap.readers.partitions import Partition, as_store, day_range, partitions
 from modeltap.readers.streams import streams
 from modeltap.stores import ReadableStore, StoredFile
@@ -35,8 +37,26 @@ class StreamNotFound(NoRows):
     """A read named a stream the store does not hold; the message lists the model's streams."""
 
 
-# Timestamps are left to pyarrow's own ISO 8601 inference.
-_FIXED_TYPES = {name: kind for name, kind in TYPES.items() if kind != "timestamp"}
+# For files without recorded types: timestamps are left to pyarrow's own ISO 8601 inference.
+_FIXED_TYPES = {name: kind for name, kind in TYPES.items() if not kind.startswith("timestamp")}
+
+
+class TypesDiffer(ValueError):
+    """Files of one stream record different types for the same column: the reader does not
+    pick one."""
+
+
+def _arrow_type(kind: str) -> Any:
+    pa = _pyarrow()
+    return {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "uint64": pa.uint64(),
+        "float64": pa.float64(),
+        "bool": pa.bool_(),
+        "timestamp": pa.timestamp("ns"),
+        "timestamp_utc": pa.timestamp("ns", tz="UTC"),
+    }[kind]
 
 
 def _pyarrow() -> Any:
@@ -48,13 +68,29 @@ def _pyarrow() -> Any:
     return pa
 
 
-def parse_csv(data: bytes, name: str = "<csv>") -> Any:
-    """One CSV file's bytes as a pyarrow Table with inferred types."""
+def _header_names(data: bytes) -> list[str]:
+    # A name holding a newline is quoted: read whole rows until the header's row ends.
+    return next(iter(csv_module.reader(io.StringIO(data[: 1 << 20].decode("utf-8", "replace")))), [])
+
+
+def recorded_types(names: Sequence[str], schema: str, name: str = "<csv>") -> dict[str, str]:
+    """Each column's recorded type, by name; ValueError when the record does not fit the header."""
+    kinds = parse_schema(schema)
+    if len(kinds) != len(names):
+        raise ValueError(f"{name} records {len(kinds)} column types for its {len(names)} columns")
+    return dict(zip(names, kinds, strict=True))
+
+
+def parse_csv(data: bytes, name: str = "<csv>", schema: str | None = None) -> Any:
+    """One CSV file's bytes as a pyarrow Table: with the column types recorded for it
+    (``schema``), else with inferred types."""
     pa = _pyarrow()
     csv = pa.csv
-    header = data.split(b"\n", 1)[0].decode("utf-8", "replace")
-    names: list[str] = next(iter(csv_module.reader([header])), [])
-    types = {n: getattr(pa, t)() for n, t in _FIXED_TYPES.items() if n in names}
+    names = _header_names(data)
+    if schema is not None:
+        types = {n: _arrow_type(t) for n, t in recorded_types(names, schema, name).items()}
+    else:
+        types = {n: _arrow_type(t) for n, t in _FIXED_TYPES.items() if n in names}
     try:
         return csv.read_csv(
             io.BytesIO(data),
@@ -76,13 +112,26 @@ def parse_csv(data: bytes, name: str = "<csv>") -> Any:
 def _tables(store: ReadableStore, parts: Iterable[Partition], progress: Callable[[StoredFile], None] | None) -> Any:
     pa = _pyarrow()
     tables = []
+    read_schema: Callable[[str], str | None] = getattr(store, "read_schema", lambda path: None)
+    # Each column's recorded type and the first file that recorded it.
+    seen: dict[str, tuple[str, str]] = {}
     for part in parts:
         for f in part.files:
             if progress is not None:
                 progress(f)
             data = store.read_bytes(f.path)
-            if data.strip():
-                tables.append(parse_csv(data, f.path))
+            if not data.strip():
+                continue
+            schema = read_schema(f.path)
+            if schema is not None:
+                for column, kind in recorded_types(_header_names(data), schema, f.path).items():
+                    first = seen.setdefault(column, (kind, f.path))
+                    if first[0] != kind:
+                        raise TypesDiffer(
+                            f"column {column!r} is recorded as {first[0]} in {first[1]} but as {kind} in "
+                            f"{f.path}; read those days apart, or convert one before joining them"
+                        )
+            tables.append(parse_csv(data, f.path, schema))
     if not tables:
         return None
     # Files of one stream share a header, unless the features changed (data.1.csv, ...).
@@ -109,7 +158,8 @@ def _to_pandas(table: Any) -> Any:
     # Ints and bools with gaps would become floats and objects: keep their type, nullable.
     for name, column in zip(table.column_names, table.columns, strict=True):
         if column.null_count and pa.types.is_integer(column.type):
-            frame[name] = column.to_pandas(types_mapper={column.type: pd.Int64Dtype()}.get)
+            nullable = pd.UInt64Dtype() if pa.types.is_unsigned_integer(column.type) else pd.Int64Dtype()
+            frame[name] = column.to_pandas(types_mapper={column.type: nullable}.get)
         elif column.null_count and pa.types.is_boolean(column.type):
             frame[name] = column.to_pandas(types_mapper={column.type: pd.BooleanDtype()}.get)
     return frame

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from modeltap.columns import SCHEMA_FOLDER, SCHEMA_KEY
 from modeltap.layout import CONTAINER, file_name, parse_file_index
 from modeltap.redact import guard_loggers, redact, register
 from modeltap.stores.base import StoredFile
@@ -46,6 +47,11 @@ MAX_BLOCK_BYTES = 100 << 20
 MAX_BLOCKS = 50_000
 #: 50,000 blocks of 4 MiB: the service's size limit for an append blob.
 MAX_BLOB_BYTES = 50_000 * (4 << 20)
+#: The longest record of column types kept in a blob's metadata (the service allows 8 KiB of
+#: metadata in all); a longer one (thousands of columns of mixed types) goes to a side blob.
+MAX_SCHEMA_METADATA = 4096
+# The metadata value that sends a reader to the side blob.
+_SIDE = "side"
 
 _SEARCH_WINDOW = 16 << 20
 
@@ -164,6 +170,8 @@ class AzureBlobStore:
         self._indexes: dict[tuple[str, str], int] = {}
         self._container_ready = False
         self._lock = threading.Lock()
+        # The record of each folder's column types, set on the blobs this store creates there.
+        self._schema: dict[tuple[str, str], str] = {}
 
     @classmethod
     def from_connection_string(cls, connection_string: str, **kwargs: Any) -> AzureBlobStore:
@@ -195,8 +203,22 @@ class AzureBlobStore:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def append(self, folder: str, data: bytes, header: bytes, *, resume: str | None = None, stem: str = "data") -> str:
+    def append(
+        self,
+        folder: str,
+        data: bytes,
+        header: bytes,
+        *,
+        resume: str | None = None,
+        stem: str = "data",
+        schema: str | None = None,
+    ) -> str:
         """Appends ``data`` (whole CSV rows) to the current blob of ``folder``; returns its name.
+
+        ``schema`` (the record of the columns' types) is set on a new blob as its metadata
+        ``modeltap_schema`` (a record longer than :data:`MAX_SCHEMA_METADATA` goes to the blob
+        ``.modeltap/schema/<name>.schema``, outside the data's folders, and the metadata says
+        ``side``); a blob whose recorded types differ is not appended to (the next one is).
 
         ``resume`` is the token of a :class:`StoreError` an earlier append of the same rows
         raised: the rows are looked for where they may have landed before they are sent again.
@@ -205,6 +227,8 @@ class AzureBlobStore:
         pending = _Pending.parse(resume) if resume else None
         name = ""
         with self._lock:
+            if schema is not None:
+                self._schema[(folder, stem)] = schema
             for i, piece in enumerate(pieces):
                 try:
                     name = self._append_piece((folder, stem), piece, header, pending if i == 0 else None)
@@ -350,20 +374,24 @@ class AzureBlobStore:
         """The first blob of ``folder`` (and file stem) from ``index`` on that starts with ``header``."""
         while True:
             name = f"{folder[0]}/{file_name(index, folder[1])}"
-            if self._claim_header(name, header):
+            if self._claim_header(name, header, self._schema.get(folder)):
                 return _Blob(name, index)
             logger.warning("%r: %s is full or has another header; continuing in the next blob", self, name)
             index += 1
 
-    def _claim_header(self, name: str, header: bytes) -> bool:
-        """Makes sure blob ``name`` exists and starts with ``header``; False if it cannot."""
+    def _claim_header(self, name: str, header: bytes, schema: str | None) -> bool:
+        """Makes sure blob ``name`` exists, records ``schema`` (or one written before types were
+        recorded) and starts with ``header``; False if it cannot."""
         client = self._container.get_blob_client(name)
+        metadata = self._schema_metadata(name, schema)
         for attempt in range(1, 9):
             try:
-                self._call(lambda: client.create_append_blob(if_none_match="*"))
+                self._call(lambda: client.create_append_blob(if_none_match="*", metadata=metadata))
             except _RequestError as exc:
                 if exc.code not in ("BlobAlreadyExists", "ConditionNotMet") and exc.kind != "unknown":
                     raise
+                if schema is not None and self._recorded(client, name) not in (schema, None):
+                    return False
             try:
                 # The only append at position 0: of all writers creating this blob, one wins.
                 self._call(lambda: client.append_block(header, appendpos_condition=0))
@@ -387,6 +415,35 @@ class AzureBlobStore:
                     raise
                 time.sleep(backoff(attempt))
         raise StoreError(f"{self!r}: could not write the header of {name}")
+
+    def _schema_metadata(self, name: str, schema: str | None) -> dict[str, str] | None:
+        """The metadata of a new blob ``name``; a record too long for it goes to a side blob
+        first (before the data blob exists, so no reader finds the one without the other)."""
+        if schema is None:
+            return None
+        if len(schema) <= MAX_SCHEMA_METADATA:
+            return {SCHEMA_KEY: schema}
+        side = self._container.get_blob_client(f"{SCHEMA_FOLDER}/{name}.schema")
+        try:
+            self._call(lambda: side.upload_blob(schema.encode("ascii"), overwrite=False))
+        except _RequestError as exc:
+            if exc.code != "BlobAlreadyExists":
+                raise
+        return {SCHEMA_KEY: _SIDE}
+
+    def _recorded(self, client: BlobClient, name: str) -> str | None:
+        """The record of blob ``name``'s column types; None when it has none."""
+        metadata = self._call(client.get_blob_properties).metadata or {}
+        value = metadata.get(SCHEMA_KEY)
+        if value != _SIDE:
+            return None if value is None else str(value)
+        side = self._container.get_blob_client(f"{SCHEMA_FOLDER}/{name}.schema")
+        return bytes(self._call(lambda: side.download_blob().readall())).decode("ascii")
+
+    def read_schema(self, path: str) -> str | None:
+        """The record of the column types of blob ``path``; None for a blob written before
+        they were recorded."""
+        return self._recorded(self._container.get_blob_client(path), path)
 
     def _last_index(self, folder: tuple[str, str]) -> int:
         """The highest-numbered blob of ``folder`` so far: new rows go there (or after it)."""

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from modeltap.columns import SCHEMA_FOLDER
 from modeltap.layout import file_name
 from modeltap.stores.base import StoredFile
 from modeltap.stores.resume import holds_rows
@@ -65,8 +66,11 @@ class LocalStore:
         # into a forked child would never be released there), and set updates are atomic.
         self._dirty: set[Path] = set()
         self._new_dirs: set[Path] = set()
-        # Files whose header we have read and found ours; a header never changes once written.
-        self._verified: dict[tuple[str, bytes], Path] = {}
+        # Files whose header (and recorded types) we have read and found ours; neither changes
+        # once written.
+        self._verified: dict[tuple[str, bytes, str | None], Path] = {}
+        # The record of each folder's column types this store last appended with.
+        self._schemas: dict[str, str | None] = {}
 
     def __repr__(self) -> str:
         return f"LocalStore({str(self.root)!r})"
@@ -76,8 +80,21 @@ class LocalStore:
         """A stable name of this store: spooled rows find their store by it."""
         return f"local:{self.root.resolve()}"
 
-    def append(self, folder: str, data: bytes, header: bytes, *, stem: str = "data", resume: str | None = None) -> str:
+    def append(
+        self,
+        folder: str,
+        data: bytes,
+        header: bytes,
+        *,
+        stem: str = "data",
+        resume: str | None = None,
+        schema: str | None = None,
+    ) -> str:
         """Appends rows to ``<root>/<folder>/<stem>.csv``, writing ``header`` first in a new file.
+
+        ``schema`` (the record of the columns' types, :func:`modeltap.columns.parse_schema`) is
+        kept for a new file in ``<root>/.modeltap/schema/<its path>.schema``, outside the data's
+        folders; a file whose recorded types differ is not appended to (the next one is).
 
         ``resume`` (from :meth:`position`, taken before an earlier try whose outcome is
         unknown, such as one a killed process made) looks for the rows first: when they are
@@ -88,17 +105,20 @@ class LocalStore:
         found = None if resume is None else self._find(folder, stem, resume, data)
         if found is not None:
             return found
-        key = (f"{folder}/{stem}", header)
+        self._schemas[f"{folder}/{stem}"] = schema
+        key = (f"{folder}/{stem}", header, schema)
         index = 0
         target = self._verified.get(key)
         while True:
             path = target or directory / file_name(index, stem)
-            outcome = self._append_to(path, data, header, verified=target is not None)
+            fits = target is not None or schema is None or self._types_fit(path, schema)
+            outcome = self._append_to(path, data, header, verified=target is not None) if fits else "other types"
             if outcome == "written":
                 self._verified[key] = path
                 self._dirty.add(path)
                 return str(path)
-            logger.warning("%s has another header; continuing in the next file of that folder", path)
+            what = "header" if outcome == "other header" else "recorded column types"
+            logger.warning("%s has another %s; continuing in the next file of that folder", path, what)
             target = None
             index += 1
 
@@ -106,7 +126,8 @@ class LocalStore:
         """A resume token for the next append of rows with ``header`` to ``folder``: it lands
         at or after the returned position, whichever writer appends first."""
         directory = self.root / folder
-        key = (f"{folder}/{stem}", header)
+        schema = self._schemas.get(f"{folder}/{stem}")
+        key = (f"{folder}/{stem}", header, schema)
         index = 0
         target = self._verified.get(key)
         while True:
@@ -119,7 +140,8 @@ class LocalStore:
             try:
                 _lock(fd)
                 size = self._repair(fd, path)
-                if size == 0 or target is not None or os.pread(fd, len(header), 0) == header:
+                ours = size == 0 or target is not None or os.pread(fd, len(header), 0) == header
+                if ours and (target is not None or schema is None or self._recorded_fits(path, schema)):
                     return resume_token(size, relative)
             finally:
                 os.close(fd)
@@ -174,6 +196,41 @@ class LocalStore:
             return "written"
         finally:
             os.close(fd)  # also releases the lock
+
+    def _schema_path(self, path: Path) -> Path:
+        # Not named *.csv: a glob for CSV files over the whole root must not find it.
+        return self.root / SCHEMA_FOLDER / f"{path.relative_to(self.root).as_posix()}.schema"
+
+    def _types_fit(self, path: Path, schema: str) -> bool:
+        """Whether the file at ``path`` may take rows of these column types: it records them
+        (recorded now, before the file exists, when nothing is recorded yet), or it is a file
+        written before types were recorded."""
+        side = self._schema_path(path)
+        try:
+            return side.read_text("ascii") == schema
+        except FileNotFoundError:
+            pass
+        if path.exists() and path.stat().st_size > 0:
+            return True  # an older file: its readers infer types, as before
+        side.parent.mkdir(parents=True, exist_ok=True)
+        if self._create(side, schema.encode("ascii")):
+            return True
+        return side.read_text("ascii") == schema  # another writer recorded them first
+
+    def _recorded_fits(self, path: Path, schema: str) -> bool:
+        """Whether the existing file at ``path`` records ``schema`` or nothing (an older file)."""
+        try:
+            return self._schema_path(path).read_text("ascii") == schema
+        except FileNotFoundError:
+            return True
+
+    def read_schema(self, path: str) -> str | None:
+        """The record of the column types of the file at ``path``; None for a file written
+        before they were recorded."""
+        try:
+            return self._schema_path(self.root / path).read_text("ascii")
+        except FileNotFoundError:
+            return None
 
     def _create(self, path: Path, payload: bytes) -> bool:
         """Makes ``path`` appear whole, header and rows (readers never see it empty or torn);
