@@ -107,7 +107,7 @@ def test_tens_of_writers_joining_and_leaving_keep_a_scaled_day_in_one_azurite_bl
                     w.seal()
                 leaving = [w for w in active if clock.now + STEP >= w.leave]
                 # Writers append concurrently, as processes do; a leaving one's close() delivers all.
-                list(pool.map(lambda w: w.drain(w in leaving), active))
+                list(pool.map(_Writer.drain, active, [w in leaving for w in active]))
                 for w in leaving:
                     w.gone = True
                 memory.append(tracemalloc.get_traced_memory()[0])
@@ -123,7 +123,9 @@ def test_tens_of_writers_joining_and_leaving_keep_a_scaled_day_in_one_azurite_bl
     seen = Counter(lines[1:])
     assert max(seen.values()) == 1, "no row twice"
     assert set(seen) == {f"{w.name}-{k}" for w in writers for k in range(w.made)}, "every row"
-    blocks = int(store._container.get_blob_client(f"{FOLDER}/data.csv").get_blob_properties().append_blob_committed_block_count)
+    blocks = int(
+        store._container.get_blob_client(f"{FOLDER}/data.csv").get_blob_properties().append_blob_committed_block_count
+    )
     assert blocks <= MAX_BLOCKS
     for w in writers:
         assert w.deliveries.pending() == 0

@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,7 +59,7 @@ def test_sealed_chunks_wait_on_disk_and_go_in_one_append_when_due(
         assert _blocks(store) == 2
         for k in range(1, 6):
             c.collect(np.full((1, 1), float(k)))
-            _wait(lambda: modeltap.stats()["rows_spooled"] >= k + 1)  # the flushed row went through it too
+            _wait(lambda k=k: modeltap.stats()["rows_spooled"] >= k + 1)  # the flushed row went through it too
         # Sealed and on disk; the partition clock stood still, so none was due.
         assert _blocks(store) == 2
         pacing = modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]
@@ -108,11 +110,9 @@ def test_a_writer_killed_with_rows_waiting_for_their_turn_loses_none_that_were_s
     assert set(ids) <= set(range(10 * (batches + 2)))
 
 
-def _wait(condition: object, tries: int = 600) -> None:
-    import time  # noqa: PLC0415
-
+def _wait(condition: Callable[[], bool], tries: int = 600) -> None:
     for _ in range(tries):
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for the pipeline")

@@ -263,31 +263,15 @@ class Deliveries:
             wait = self.backoff.setdefault(destination, _Backoff())
             if not now_or_never and now < wait.not_before:
                 continue
-            paces = self.paces
-            store = paced(self.stores[key]) if paces is not None else None
-            if store is not None and paces is not None and not (now_or_never or unpaced or paces.due(destination, store)):
+            if not (now_or_never or unpaced or self._due(destination)):
                 continue
             while True:
                 now = time.monotonic()
                 if now >= deadline:
                     return
-                if store is not None and paces is not None:
-                    run = self.spool.claim_run(destination, paces.append_bytes(store))
-                    if not run:
-                        break
-                    outcome = self._deliver_run(run)
-                    if outcome == "delivered":
-                        paces.appended(destination, store)
-                        self.backoff.pop(destination, None)
-                        wait = self.backoff.setdefault(destination, _Backoff())
-                        if not (now_or_never or unpaced or paces.due(destination, store)):
-                            break  # the next append waits for its turn, unless the last one was full
-                        continue
-                else:
-                    chunk = self.spool.claim_next(destination)
-                    if chunk is None:
-                        break  # none left, or another process is delivering its oldest chunk
-                    outcome = self._deliver_spooled(chunk)
+                outcome = self._deliver_next(destination)
+                if outcome is None:
+                    break  # none left, or another process is delivering its oldest chunk
                 if outcome == "transient":
                     failing.add(key)
                     logger.info(
@@ -297,9 +281,35 @@ class Deliveries:
                         wait.failed(now, _RETRY_MAX),
                     )
                     break
-                if outcome == "delivered":
+                if outcome in ("delivered", "paced"):
                     self.backoff.pop(destination, None)
                     wait = self.backoff.setdefault(destination, _Backoff())
+                if outcome == "paced" and not (now_or_never or unpaced):
+                    break  # the next append waits for its turn
+
+    def _due(self, destination: Destination) -> bool:
+        """Whether ``destination``'s pace lets it append now (always, unless its store is paced)."""
+        store = paced(self.stores[destination[0]])
+        return self.paces is None or store is None or self.paces.due(destination, store)
+
+    def _deliver_next(self, destination: Destination) -> str | None:
+        """Delivers the oldest chunk of ``destination`` (of a paced store: the head chunks, in
+        one append): its outcome, ``paced`` when it was delivered and the rest waits for the
+        next turn, or None when there was nothing to claim."""
+        assert self.spool is not None
+        store = paced(self.stores[destination[0]])
+        if self.paces is None or store is None:
+            chunk = self.spool.claim_next(destination)
+            return None if chunk is None else self._deliver_spooled(chunk)
+        run = self.spool.claim_run(destination, self.paces.append_bytes(store))
+        if not run:
+            return None
+        outcome = self._deliver_run(run)
+        if outcome != "delivered":
+            return outcome
+        self.paces.appended(destination, store)
+        # More waiting than one append takes (a busy stream, a backlog): it goes again at once.
+        return "delivered" if self.spool.waiting(destination) else "paced"
 
     def _deliver_run(self, run: list[SpooledChunk]) -> str:
         """Appends claimed chunks of one destination (see :meth:`Spool.claim_run`) in one

@@ -104,11 +104,17 @@ class Paces:
         if entry.blob is not None and entry.blob != name:
             logger.warning("modeltap: %s rolled over to %s despite pacing; pacing that blob afresh", entry.blob, name)
             entry = self._new(destination, store, published)
+            if entry is None:
+                return
         entry.blob = name
         now = self.clock()
         entry.pacer.observe(now, blocks, fleet_interval=published)
         fresh = entry.pacer.publish(published)
-        if fresh is not None and now < entry.pacer.end and store.publish_interval(destination[1], destination[2], fresh):
+        if (
+            fresh is not None
+            and now < entry.pacer.end
+            and store.publish_interval(destination[1], destination[2], fresh)
+        ):
             entry.published = fresh
 
     def forget_ended(self, waiting: Callable[[Destination], bool]) -> None:

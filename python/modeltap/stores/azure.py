@@ -330,16 +330,24 @@ class AzureBlobStore:
     def position(self, folder: str, header: bytes, *, stem: str = "data") -> str:
         """A resume token for the next append of rows with ``header`` to ``folder``: it lands
         at or after the returned position (or in a later blob of the folder), whoever appends."""
+        deadline = time.monotonic() + self.retry_for
+        attempt = 0
         with self._lock:
-            try:
-                blob = self._blob((folder, stem), header)
-                if blob.length is None:
-                    blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
-            except _RequestError as exc:
-                if exc.kind == "auth":
-                    raise StoreAuthError(str(exc)) from None
-                raise StoreError(str(exc), retryable=exc.kind != "fatal") from None
-            return _Pending(blob.name, blob.length).token()
+            while True:
+                try:
+                    blob = self._blob((folder, stem), header)
+                    if blob.length is None:
+                        blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
+                    return _Pending(blob.name, blob.length).token()
+                except _RequestError as exc:
+                    if exc.kind == "auth":
+                        raise StoreAuthError(str(exc)) from None
+                    attempt += 1
+                    delay = backoff(attempt)
+                    # Faults are retried as an append's are: a paced append asks for it each time.
+                    if exc.kind == "fatal" or time.monotonic() + delay > deadline:
+                        raise StoreError(str(exc), retryable=exc.kind != "fatal") from None
+                time.sleep(delay)
 
     # -- pacing --------------------------------------------------------------------------------
 
