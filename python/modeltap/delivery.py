@@ -261,9 +261,7 @@ class Deliveries:
             if key not in self.stores or key in failing:
                 continue
             wait = self.backoff.setdefault(destination, _Backoff())
-            if not now_or_never and now < wait.not_before:
-                continue
-            if not (now_or_never or unpaced or self._due(destination)):
+            if not now_or_never and (now < wait.not_before or not (unpaced or self._due(destination))):
                 continue
             while True:
                 now = time.monotonic()

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from modeltap.columns import CORRELATION_ID, TYPES
+from modeltap.layout import file_order
 from modeltap.readers.partitions import day_range, stream_path
 
 #: How modeltap writes CSV, told to Spark: RFC 4180 quotes (doubled, not backslashed), fields
@@ -103,7 +104,7 @@ def _csv_files(spark: Any, folder: str) -> list[str]:
     except Exception as exc:
         if "FileNotFoundException" not in _java_class(exc):
             raise
-    return sorted(found)
+    return sorted(found, key=file_order)
 
 
 def _java_class(exc: BaseException) -> str:
