@@ -124,7 +124,7 @@ def file_order(path: str) -> tuple[str, int, str]:
     ['f/data.csv', 'f/data.2.csv', 'f/data.10.csv']
     """
     folder, _, name = path.rpartition("/")
-    stem, dot, rest = name.partition(".")
+    stem, dot, _ = name.partition(".")
     index = parse_file_index(name, stem) if dot else None
     return (f"{folder}/{stem}", -1, name) if index is None else (f"{folder}/{stem}", index, "")
 
