@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 import modeltap
 import modeltap.metrics
 from conftest import blob_lines
-from modeltap.stores.azure import AzureBlobStore
+from modeltap.stores.azure import INTERVAL_KEY, AzureBlobStore, parse_interval
 from modeltap.testing import ManualClock
 from servers.azurite import Azurite
 
@@ -116,3 +116,31 @@ def _wait(condition: Callable[[], bool], tries: int = 600) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for the pipeline")
+
+
+def test_the_fleet_interval_is_published_in_the_blob_and_hostile_metadata_is_ignored(
+    azurite: Azurite, container: str, tmp_path: Path
+) -> None:
+    store = _store(azurite, container)
+    clock = ManualClock(datetime(2026, 11, 24, 10, tzinfo=timezone.utc))
+    modeltap.configure(store=store, clock=clock, flush_interval=0.1, spool_dir=tmp_path / "spool")
+    try:
+        c = modeltap.Collector("m", feature_names=["id"])
+        c.collect(np.zeros((1, 1)))
+        assert modeltap.flush()
+        client = store._container.get_blob_client(f"{DAY_FOLDER}/data.csv")
+        published = client.get_blob_properties().metadata[INTERVAL_KEY]
+        assert float(published) == modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]["interval"]
+    finally:
+        assert modeltap.close()
+    # Anyone with access writes the blob's metadata: what is not a plain interval is ignored.
+    header = store.read_bytes(f"{DAY_FOLDER}/data.csv").split(b"\n", 1)[0] + b"\n"
+    for hostile in ("-5", "0", "nan", "inf", "1e999", "9" * 40, "abc", "", "1" * 1000):
+        client.set_blob_metadata({INTERVAL_KEY: hostile})
+        reader = _store(azurite, container)
+        reader.position(DAY_FOLDER, header)  # reads the blob's properties
+        seen = reader.blob_seen(DAY_FOLDER)
+        assert seen is not None and seen[2] is None, hostile
+        reader.close()
+    assert parse_interval({INTERVAL_KEY: "90.5"}) == 90.5
+    assert parse_interval(None) is None and parse_interval({INTERVAL_KEY: 5}) is None
