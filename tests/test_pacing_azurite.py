@@ -138,3 +138,27 @@ def test_tens_of_writers_joining_and_leaving_keep_a_scaled_day_in_one_azurite_bl
         f"(unpaced at the floor: {unpaced:.0f}) traced memory first quarter max={max(memory[:quarter])} "
         f"rest max={max(memory[quarter:])} largest spool={max(w.spooled_peak for w in writers)} bytes"
     )
+
+
+def test_a_full_spool_sends_a_paced_chunk_now_instead_of_dropping_it(
+    azurite: Azurite, container: str, tmp_path: Path
+) -> None:
+    clock = _Clock()
+    store = AzureBlobStore(connection_string=azurite.connection_string, container=container, max_blocks=MAX_BLOCKS)
+    # Room for about two chunks: the pace would hold the rest, the spool cannot.
+    deliveries = Deliveries.open(tmp_path / "spool", 2 * 1024 + 2 * 600)
+    deliveries.paces = Paces(floor=FLOOR, clock=clock)
+    deliveries.add_store(store)
+    try:
+        rows = [f"r{k}-{j}" for k in range(8) for j in range(60)]
+        for k in range(8):
+            data = "".join(f"{r}\n" for r in rows[60 * k : 60 * (k + 1)]).encode()
+            deliveries.deliver(store, FOLDER, HEADER, data, 60, give_up=lambda: False)
+            deliveries.drain()
+        deliveries.drain(now_or_never=True)
+        assert deliveries.counters.rows_dropped_spool_full == 0
+        assert deliveries.counters.rows_written == len(rows)
+        assert blob_lines(store)[f"{FOLDER}/data.csv"] == ["id", *rows], "every row, once, in order"
+    finally:
+        deliveries.close()
+        store.close()

@@ -168,8 +168,18 @@ class Deliveries:
         (or ``give_up()`` says close() ran out of time). A chunk that can never be appended
         goes to the dead-letter folder."""
         key = store_key(store)
-        if self.spool is not None and (self.spool.waiting((key, folder, stem)) or self._paced(store, folder)):
+        destination = (key, folder, stem)
+        if self.spool is not None and self._paced(store, folder):
             # Paced: written ahead, appended when the destination's turn comes.
+            if self._write_ahead(key, folder, header, data, rows, stem):
+                return
+            # The spool is full: what waits for this file goes now, whatever its pace, then this
+            # chunk, as if unpaced; while the store fails too, the spool's overflow is counted.
+            self._deliver_now(destination)
+            if self.spool.waiting(destination):
+                self._to_spool(key, folder, header, data, rows, None, stem)
+                return
+        elif self.spool is not None and self.spool.waiting(destination):
             self._to_spool(key, folder, header, data, rows, None, stem)
             return
         delay = _RETRY_FIRST
@@ -198,6 +208,23 @@ class Deliveries:
                 continue
             self._written(rows, len(data))
             return
+
+    def _write_ahead(self, key: str, folder: str, header: bytes, data: bytes, rows: int, stem: str) -> bool:
+        """Puts a paced chunk in the spool; False when the spool has no room (or fails)."""
+        assert self.spool is not None
+        try:
+            stored = self.spool.put(key, folder, header, data, rows, None, stem=stem)
+        except (OSError, ValueError) as exc:
+            logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
+            return False
+        if stored:
+            self.counters.rows_spooled += rows
+        return stored
+
+    def _deliver_now(self, destination: Destination) -> None:
+        """Delivers what waits for ``destination``, whatever its pace, until the store fails."""
+        while self._deliver_next(destination) in ("delivered", "paced", "dead"):
+            pass
 
     def _to_spool(
         self, key: str, folder: str, header: bytes, data: bytes, rows: int, resume: str | None, stem: str
