@@ -135,6 +135,8 @@ def test_under_twenty_percent_faults_every_row_arrives_exactly_once(
         "TEST_AZURE_CONNECTION_STRING": proxy.connection_string(KEY),
         "TEST_AZURE_TIMEOUT": "0.5",
         "TEST_AZURE_RETRY_FOR": "5",
+        # Paced appends gather chunks; a small block keeps them many, so faults are met.
+        "TEST_AZURE_MAX_BLOCK_BYTES": "6144",
     }
     results = _run_writers(env, container, writers=3, rows=3000, chunk_bytes=2048)
     _check_exactly_once(AzureBlobStore(connection_string=azurite.connection_string, container=container), 3, 3000)

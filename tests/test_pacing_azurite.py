@@ -1,34 +1,50 @@
-"""The pacing model fed by a real service: tens of stores share one Azurite blob of 300 appends.
+"""A fleet's day in one blob, against Azurite: tens of writers share a blob of 300 appends.
 
-A compressed day (simulated seconds, stepped by the test), a test-only blob limit, writers with
-their own ``AzureBlobStore`` joining and leaving mid-partition, appending concurrently. Each
-writer paces from the blob's committed block count as the service reports it. Nothing here goes
-through the pipeline yet: this is the model against the store it will be wired into.
+Each writer is what a process runs: its own ``AzureBlobStore``, its own spool, and the
+uploader's delivery path (:class:`modeltap.delivery.Deliveries` with its pacers), fed sealed
+chunks as the encoder hands them over. The day is compressed (the partition clock is set by
+the test, in steps), the blob's limit is scaled down (``max_blocks=300``) and so is the floor
+(Azure's 30 s scaled by 60: 30 writers at the floor would spend 1,440 appends). Writers join and
+leave mid-partition (a leaving writer's close() delivers what waits); each chunk is written
+ahead to the spool and waits there for its destination's turn.
 """
 
 from __future__ import annotations
 
-import math
+import tracemalloc
+from calendar import timegm
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
+from pathlib import Path
 
-from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobClient
+import pytest
 
 from conftest import blob_lines
-from fleet import DAY, HOUR
-from modeltap.pacing import Pacer, PacingPolicy
+from modeltap.delivery import Deliveries
+from modeltap.paces import Paces
 from modeltap.stores.azure import AzureBlobStore
 from servers.azurite import Azurite
 
 FOLDER = "sub/rg/ws/svc/model/1/inputs/2026/11/24"
+START = float(timegm((2026, 11, 24, 0, 0, 0, 0, 0, 0)))
+DAY = 86_400.0
+HOUR = 3_600.0
 HEADER = b"id\n"
-#: A scaled blob: 300 appends for the day; the floor (Azure's 30 s of a day, scaled by 60) lets
-#: 30 writers at the floor spend 1,440 appends.
-POLICY = PacingPolicy(max_blocks=300, floor=1800.0, ceiling=DAY / 4, reserve=0.25)
-STEP = 300.0
+MAX_BLOCKS = 300
+#: Azure's 30 s flush interval of a day, scaled like the blob's 50,000 appends to 300.
+FLOOR = 1800.0
+#: Each step, every writer's encoder seals one chunk: a row every simulated minute.
+STEP = 600.0
+
+
+@dataclass
+class _Clock:
+    now: float = START
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass
@@ -37,72 +53,112 @@ class _Writer:
     join: float
     leave: float
     store: AzureBlobStore
-    pacer: Pacer | None = None
-    rows: list[str] = field(default_factory=list)
+    deliveries: Deliveries
     made: int = 0
     gone: bool = False
+    spooled_peak: int = 0
+    rows_log: list[str] = field(default_factory=list)
 
-    def collect(self) -> None:
-        # A row every simulated minute: they wait (here in memory; on disk once wired in).
-        for _ in range(int(STEP // 60)):
-            self.rows.append(f"{self.name}-{self.made}")
-            self.made += 1
+    def seal(self) -> None:
+        rows = [f"{self.name}-{self.made + k}" for k in range(int(STEP // 60))]
+        self.made += len(rows)
+        data = "".join(f"{r}\n" for r in rows).encode()
+        self.deliveries.deliver(self.store, FOLDER, HEADER, data, len(rows), give_up=lambda: False)
+        assert self.deliveries.spool is not None
+        self.spooled_peak = max(self.spooled_peak, self.deliveries.spool.size())
 
-    def append(self, blob: BlobClient, now: float) -> None:
-        self.store.append(FOLDER, "".join(f"{row}\n" for row in self.rows).encode(), HEADER)
-        self.rows.clear()
-        assert self.pacer is not None
-        self.pacer.observe(now, blocks(blob))
-
-
-def blocks(blob: BlobClient) -> int:
-    """The blob's committed block count, as the answer to an append gives it."""
-    try:
-        props = blob.get_blob_properties()
-    except ResourceNotFoundError:
-        return 0
-    return int(props.append_blob_committed_block_count or 0)
+    def drain(self, closing: bool) -> None:
+        self.deliveries.drain(None, now_or_never=closing)
 
 
-def test_tens_of_writers_keep_a_scaled_day_in_one_azurite_blob(azurite: Azurite, container: str) -> None:
-    schedule = [(0.0, math.inf)] * 8 + [(6 * HOUR, 18 * HOUR)] * 12 + [(12 * HOUR, math.inf)] * 10
-    writers = [
-        _Writer(f"w{i}", join, leave, AzureBlobStore(connection_string=azurite.connection_string, container=container))
-        for i, (join, leave) in enumerate(schedule)
-    ]
-    # Unpaced, at the floor, this fleet would spend several blobs' worth of appends.
-    assert sum((min(DAY, leave) - join) / POLICY.floor for join, leave in schedule) > 3 * POLICY.max_blocks
-    blob = BlobClient.from_connection_string(azurite.connection_string, container, f"{FOLDER}/data.csv")
-    now = 0.0
+@pytest.fixture
+def fleet(azurite: Azurite, container: str, tmp_path: Path) -> Iterator[tuple[list[_Writer], _Clock]]:
+    clock = _Clock()
+    # 8 all day, 12 from 06:00 to 18:00, 10 from 12:00 on.
+    schedule = [(0.0, DAY)] * 8 + [(6 * HOUR, 18 * HOUR)] * 12 + [(12 * HOUR, DAY)] * 10
+    writers = []
+    for i, (join, leave) in enumerate(schedule):
+        store = AzureBlobStore(
+            connection_string=azurite.connection_string, container=container, max_blocks=MAX_BLOCKS, timeout=10.0
+        )
+        deliveries = Deliveries.open(tmp_path / f"spool{i}", 1 << 30)
+        deliveries.paces = Paces(floor=FLOOR, clock=clock, ceiling=DAY / 4)
+        deliveries.add_store(store)
+        writers.append(_Writer(f"w{i}", START + join, START + leave, store, deliveries))
+    yield writers, clock
+    for w in writers:
+        w.deliveries.close()
+        w.store.close()
+
+
+def test_tens_of_writers_joining_and_leaving_keep_a_scaled_day_in_one_azurite_blob(
+    fleet: tuple[list[_Writer], _Clock],
+) -> None:
+    writers, clock = fleet
+    unpaced = sum((w.leave - w.join) / FLOOR for w in writers)
+    assert unpaced > 3 * MAX_BLOCKS, "at the floor, this fleet would fill three blobs"
+    tracemalloc.start()
+    memory: list[int] = []
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            while now <= DAY:
-                due = []
-                for w in writers:
-                    if w.gone or now < w.join:
-                        continue
-                    if w.pacer is None:
-                        w.pacer = Pacer(POLICY, 0.0, DAY)
-                        if found := blocks(blob):
-                            w.pacer.observe(now, found, own=False)
-                    w.collect()
-                    if now >= w.leave or w.pacer.due(now):
-                        due.append(w)  # a leaving writer's close() appends what it holds
-                list(pool.map(_Writer.append, due, repeat(blob), repeat(now)))
-                for w in due:
-                    w.gone = now >= w.leave
-                now += STEP
+            while clock.now < START + DAY:
+                active = [w for w in writers if not w.gone and w.join <= clock.now]
+                for w in active:
+                    w.seal()
+                leaving = [w for w in active if clock.now + STEP >= w.leave]
+                # Writers append concurrently, as processes do; a leaving one's close() delivers all.
+                list(pool.map(_Writer.drain, active, [w in leaving for w in active]))
+                for w in leaving:
+                    w.gone = True
+                memory.append(tracemalloc.get_traced_memory()[0])
+                clock.now += STEP
     finally:
-        for w in writers:
-            w.store.close()
+        tracemalloc.stop()
 
-    files = blob_lines(writers[0].store)
+    store = writers[0].store
+    files = blob_lines(store)
     assert list(files) == [f"{FOLDER}/data.csv"], "one blob for the day, no rollover"
     lines = files[f"{FOLDER}/data.csv"]
     assert lines[0] == "id"
     seen = Counter(lines[1:])
     assert max(seen.values()) == 1, "no row twice"
-    assert all(not w.rows for w in writers), "every writer appended what it held by the day's end"
-    assert set(seen) == {f"{w.name}-{k}" for w in writers for k in range(w.made)}, "every row, once"
-    assert blocks(blob) <= POLICY.max_blocks
-    blob.close()
+    assert set(seen) == {f"{w.name}-{k}" for w in writers for k in range(w.made)}, "every row"
+    blocks = int(
+        store._container.get_blob_client(f"{FOLDER}/data.csv").get_blob_properties().append_blob_committed_block_count
+    )
+    assert blocks <= MAX_BLOCKS
+    for w in writers:
+        assert w.deliveries.pending() == 0
+        assert w.deliveries.counters.rows_written == w.made
+    # Rows wait on disk, not in memory: what the process holds does not grow with the day.
+    quarter = len(memory) // 4
+    assert max(memory[quarter:]) < 2 * max(memory[:quarter]) + (4 << 20), memory
+    print(
+        f"\nwriters={len(writers)} rows={len(seen)} duplicates=0 blocks={blocks}/{MAX_BLOCKS} "
+        f"(unpaced at the floor: {unpaced:.0f}) traced memory first quarter max={max(memory[:quarter])} "
+        f"rest max={max(memory[quarter:])} largest spool={max(w.spooled_peak for w in writers)} bytes"
+    )
+
+
+def test_a_full_spool_sends_a_paced_chunk_now_instead_of_dropping_it(
+    azurite: Azurite, container: str, tmp_path: Path
+) -> None:
+    clock = _Clock()
+    store = AzureBlobStore(connection_string=azurite.connection_string, container=container, max_blocks=MAX_BLOCKS)
+    # Room for about two chunks: the pace would hold the rest, the spool cannot.
+    deliveries = Deliveries.open(tmp_path / "spool", 2 * 1024 + 2 * 600)
+    deliveries.paces = Paces(floor=FLOOR, clock=clock)
+    deliveries.add_store(store)
+    try:
+        rows = [f"r{k}-{j}" for k in range(8) for j in range(60)]
+        for k in range(8):
+            data = "".join(f"{r}\n" for r in rows[60 * k : 60 * (k + 1)]).encode()
+            deliveries.deliver(store, FOLDER, HEADER, data, 60, give_up=lambda: False)
+            deliveries.drain()
+        deliveries.drain(now_or_never=True)
+        assert deliveries.counters.rows_dropped_spool_full == 0
+        assert deliveries.counters.rows_written == len(rows)
+        assert blob_lines(store)[f"{FOLDER}/data.csv"] == ["id", *rows], "every row, once, in order"
+    finally:
+        deliveries.close()
+        store.close()

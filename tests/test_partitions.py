@@ -70,3 +70,17 @@ def test_a_finished_day_is_sealed_without_a_flush(tmp_path) -> None:  # type: ig
         time.sleep(0.05)
     assert len(files(store)) == 1
     modeltap.close()
+
+
+def test_rolled_over_files_are_read_in_the_order_they_were_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from modeltap.readers.partitions import partitions  # noqa: PLC0415
+
+    folder = tmp_path / "default/default/default/default/m/default/inputs/2026/11/24"
+    folder.mkdir(parents=True)
+    names = ["data.csv", *(f"data.{i}.csv" for i in range(1, 12))]
+    for i, name in enumerate(names):
+        (folder / name).write_text(f"i\n{i}\n")
+    (part,) = partitions(str(tmp_path), "m", start="2026-11-24", end="2026-11-24")
+    assert [f.path.rpartition("/")[2] for f in part.files] == names
+    frame = modeltap.read(str(tmp_path), "m", start="2026-11-24", end="2026-11-24")
+    assert list(frame["i"]) == list(range(len(names)))

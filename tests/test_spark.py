@@ -85,15 +85,23 @@ def test_readme_recipe_reads_the_hostile_values_exactly_through_abfs(
 ) -> None:
     _collect_hostile(azure_store, (hostile.STAMP.day,))
     (recipe_code,) = [hostile.readme_recipes(ROOT / "README.md")["spark"]]
-    glob = "abfss://modeldata@<account>.dfs.core.windows.net/<sub>/<rg>/<ws>/<service>/best_model/<version>/inputs/2026/*/*/data.csv"
+    files = "{data.csv,data.[0-9]*.csv}"
+    glob = f"abfss://modeldata@<account>.dfs.core.windows.net/<sub>/<rg>/<ws>/<service>/best_model/<version>/inputs/2026/*/*/{files}"
     assert glob in recipe_code
-    where = f"{_abfs(container)}/{WORKSPACE}/svc/best_model/3/inputs/2026/*/*/data.csv"
+    where = f"{_abfs(container)}/{WORKSPACE}/svc/best_model/3/inputs/2026/*/*/{files}"
     scope: dict[str, Any] = {"spark": spark}
     exec(recipe_code.replace(glob, where), scope)
     assert hostile.mismatches(_columns(scope["df"]), naive_is_utc=True) == {}
     # The doc's recipe alone (header, inferSchema) splits rows at the newlines in strings.
     doc = spark.read.options(header=True, inferSchema=True).csv(where)
     assert doc.count() > hostile.ROWS
+    # A blob that filled up continued in data.1.csv, ..., data.10.csv: the recipe's glob finds them.
+    (day,) = {f.path.rpartition("/")[0] for f in azure_store.list_files()}
+    whole = azure_store.read_bytes(f"{day}/data.csv")
+    for index in (1, 10):
+        azure_store._container.upload_blob(f"{day}/data.{index}.csv", whole)
+    exec(recipe_code.replace(glob, where), scope)
+    assert scope["df"].count() == 3 * hostile.ROWS
 
 
 def test_spark_read_writes_nothing_to_the_store(

@@ -7,6 +7,11 @@ order); the spool is drained in order per destination, with backoff per destinat
 the encoder's outputs and at flush and close. A chunk that fails for good (see
 :func:`modeltap.stores.errors.is_permanent`) goes to the spool's ``dead/`` folder, counted as
 ``rows_dropped["dead_letter"]``, and holds nothing else up.
+
+A store whose blobs count their appends (Azure: see :mod:`modeltap.paces`) is paced: with a
+spool, each of its chunks is written ahead to the spool as soon as it is sealed, and its
+destination's head chunks go in one append (up to a block) when the destination's pacer says
+the append is due, or when ``flush()`` or ``close()`` asks.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modeltap.paces import Paces, paced, partition_bounds
 from modeltap.redact import guard_loggers, redact
 from modeltap.spool import Destination, Spool, SpooledChunk, SpoolRefused
 from modeltap.stores.base import Store
@@ -120,6 +126,8 @@ class Deliveries:
     unknown_reported: set[str] = field(default_factory=set)
     #: Why there is no spool although one was asked for (a folder that is not private).
     spool_error: str | None = None
+    #: The pacers of paced stores' destinations; None: nothing is paced.
+    paces: Paces | None = None
 
     @classmethod
     def open(cls, spool_dir: str | os.PathLike[str] | None, spool_max_bytes: int) -> Deliveries:
@@ -170,7 +178,18 @@ class Deliveries:
         (or ``give_up()`` says close() ran out of time). A chunk that can never be appended
         goes to the dead-letter folder."""
         key = store_key(store)
-        if self.spool is not None and self.spool.waiting((key, folder, stem)):
+        destination = (key, folder, stem)
+        if self.spool is not None and self._paced(store, folder):
+            # Paced: written ahead, appended when the destination's turn comes.
+            if self._write_ahead(key, folder, header, data, rows, stem, schema):
+                return
+            # The spool is full: what waits for this file goes now, whatever its pace, then this
+            # chunk, as if unpaced; while the store fails too, the spool's overflow is counted.
+            self._deliver_now(destination)
+            if self.spool.waiting(destination):
+                self._to_spool(key, folder, header, data, rows, None, stem, schema)
+                return
+        elif self.spool is not None and self.spool.waiting(destination):
             self._to_spool(key, folder, header, data, rows, None, stem, schema)
             return
         delay = _RETRY_FIRST
@@ -199,6 +218,25 @@ class Deliveries:
                 continue
             self._written(rows, len(data))
             return
+
+    def _write_ahead(
+        self, key: str, folder: str, header: bytes, data: bytes, rows: int, stem: str, schema: str
+    ) -> bool:
+        """Puts a paced chunk in the spool; False when the spool has no room (or fails)."""
+        assert self.spool is not None
+        try:
+            stored = self.spool.put(key, folder, header, data, rows, None, stem=stem, schema=schema)
+        except (OSError, ValueError) as exc:
+            logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
+            return False
+        if stored:
+            self.counters.rows_spooled += rows
+        return stored
+
+    def _deliver_now(self, destination: Destination) -> None:
+        """Delivers what waits for ``destination``, whatever its pace, until the store fails."""
+        while self._deliver_next(destination) in ("delivered", "paced", "dead"):
+            pass
 
     def _to_spool(
         self,
@@ -257,9 +295,13 @@ class Deliveries:
 
     # -- the spool ---------------------------------------------------------------------------
 
-    def drain(self, deadline: float | None = None, *, now_or_never: bool = False) -> None:
+    def _paced(self, store: Store, folder: str) -> bool:
+        return self.paces is not None and paced(store) is not None and partition_bounds(folder) is not None
+
+    def drain(self, deadline: float | None = None, *, now_or_never: bool = False, unpaced: bool = False) -> None:
         """Delivers spooled chunks, in order per destination file, until ``deadline`` (a short
-        budget by default). ``now_or_never`` ignores backoff (flush and close try once more)."""
+        budget by default). ``now_or_never`` ignores backoff (flush and close try once more)
+        and pacing; ``unpaced`` ignores pacing only (a flush waits for the spool)."""
         if self.spool is None:
             return
         destinations = self.spool.destinations()
@@ -275,16 +317,15 @@ class Deliveries:
             if key not in self.stores or key in failing:
                 continue
             wait = self.backoff.setdefault(destination, _Backoff())
-            if not now_or_never and now < wait.not_before:
+            if not now_or_never and (now < wait.not_before or not (unpaced or self._due(destination))):
                 continue
             while True:
                 now = time.monotonic()
                 if now >= deadline:
                     return
-                chunk = self.spool.claim_next(destination)
-                if chunk is None:
+                outcome = self._deliver_next(destination)
+                if outcome is None:
                     break  # none left, or another process is delivering its oldest chunk
-                outcome = self._deliver_spooled(chunk)
                 if outcome == "transient":
                     failing.add(key)
                     logger.info(
@@ -294,9 +335,85 @@ class Deliveries:
                         wait.failed(now, _RETRY_MAX),
                     )
                     break
-                if outcome == "delivered":
+                if outcome in ("delivered", "paced"):
                     self.backoff.pop(destination, None)
                     wait = self.backoff.setdefault(destination, _Backoff())
+                if outcome == "paced" and not (now_or_never or unpaced):
+                    break  # the next append waits for its turn
+
+    def _due(self, destination: Destination) -> bool:
+        """Whether ``destination``'s pace lets it append now (always, unless its store is paced)."""
+        store = paced(self.stores[destination[0]])
+        return self.paces is None or store is None or self.paces.due(destination, store)
+
+    def _deliver_next(self, destination: Destination) -> str | None:
+        """Delivers the oldest chunk of ``destination`` (of a paced store: the head chunks, in
+        one append): its outcome, ``paced`` when it was delivered and the rest waits for the
+        next turn, or None when there was nothing to claim."""
+        assert self.spool is not None
+        store = paced(self.stores[destination[0]])
+        if self.paces is None or store is None:
+            chunk = self.spool.claim_next(destination)
+            return None if chunk is None else self._deliver_spooled(chunk)
+        run = self.spool.claim_run(destination, self.paces.append_bytes(store))
+        if not run:
+            return None
+        outcome = self._deliver_run(run)
+        if outcome != "delivered":
+            return outcome
+        self.paces.appended(destination, store)
+        # More waiting than one append takes (a busy stream, a backlog): it goes again at once.
+        return "delivered" if self.spool.waiting(destination) else "paced"
+
+    def _deliver_run(self, run: list[SpooledChunk]) -> str:
+        """Appends claimed chunks of one destination (see :meth:`Spool.claim_run`) in one
+        append: ``delivered``, ``transient`` or ``dead``. Each chunk's file records the position
+        first, so after a kill each is looked for on its own; after a failure, what landed of
+        the run is done and the rest waits, each chunk with the position to look from."""
+        assert self.spool is not None
+        if len(run) == 1:
+            return self._deliver_spooled(run[0])
+        first = run[0]
+        store = self.stores[first.store]
+        data = b"".join(c.data for c in run)
+        try:
+            try:
+                position = getattr(store, "position", None) if takes_resume(store) else None
+                if position is not None:
+                    token = position(first.folder, first.header, stem=first.stem)
+                    for chunk in run:
+                        self.spool.mark(chunk, token)
+                _append(store, first.folder, data, first.header, stem=first.stem, schema=first.schema)
+            except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
+                self._failed(store, first.folder, exc)
+                rest: bytes = getattr(exc, "rest", None) or data
+                landed = len(data) - len(rest)
+                resume = _usable(getattr(exc, "resume", None) or first.resume, first.folder, first.stem)
+                # Part landed: the rest is tried (and, if it fails for good, buried) next.
+                permanent = is_permanent(exc) and landed == 0
+                for chunk in run:
+                    if landed >= len(chunk.data):
+                        landed -= len(chunk.data)
+                        self._written(chunk.rows, len(chunk.data))
+                        self.spool.done(chunk)
+                    elif landed > 0:
+                        left = chunk.data[landed:]
+                        self._written(chunk.rows - count_rows(left), landed)
+                        landed = 0
+                        self.spool.update(chunk, left, count_rows(left), resume)
+                    elif permanent:
+                        self.counters.rows_dropped_dead_letter += chunk.rows
+                        self.spool.bury(chunk, redact(f"{type(exc).__name__}: {exc}"))
+                    elif resume is not None and resume != chunk.resume:
+                        self.spool.mark(chunk, resume)
+                return "dead" if permanent else "transient"
+            for chunk in run:
+                self._written(chunk.rows, len(chunk.data))
+                self.spool.done(chunk)
+            return "delivered"
+        finally:
+            for chunk in run:
+                self.spool.release(chunk)
 
     def _deliver_spooled(self, chunk: SpooledChunk) -> str:
         """Appends one claimed chunk: ``delivered``, ``transient`` (it waits) or ``dead``."""
@@ -337,6 +454,12 @@ class Deliveries:
             return "delivered"
         finally:
             self.spool.release(chunk)
+
+    def forget_ended_paces(self) -> None:
+        """Lets go of the pacers of partitions that have ended and have nothing waiting."""
+        if self.paces is not None:
+            spool = self.spool
+            self.paces.forget_ended(lambda d: spool is not None and spool.waiting(d))
 
     def pending(self) -> int:
         """Chunks of this process's stores that wait in the spool."""

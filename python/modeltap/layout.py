@@ -126,6 +126,20 @@ def parse_file_index(name: str, stem: str = FILE_STEM) -> int | None:
     return None
 
 
+def file_order(path: str) -> tuple[str, int, str]:
+    """A sort key putting a folder's files in the order they were written: ``data.csv``,
+    ``data.1.csv``, ``data.2.csv``, ..., ``data.10.csv`` (not by name, which puts ``data.10.csv``
+    before ``data.2.csv`` and ``data.csv`` last).
+
+    >>> sorted(["f/data.10.csv", "f/data.csv", "f/data.2.csv"], key=file_order)
+    ['f/data.csv', 'f/data.2.csv', 'f/data.10.csv']
+    """
+    folder, _, name = path.rpartition("/")
+    stem, dot, _ = name.partition(".")
+    index = parse_file_index(name, stem) if dot else None
+    return (f"{folder}/{stem}", -1, name) if index is None else (f"{folder}/{stem}", index, "")
+
+
 @dataclass(frozen=True)
 class StreamPath:
     """The folders of one stream, down to the designation.

@@ -52,11 +52,29 @@ class PipelineCollector(Collector):
         yield dropped
         for name, doc in _GAUGES:
             yield GaugeMetricFamily(f"modeltap_{name}", doc, value=stats[name])
+        yield from _pacing(stats["pacing"])
         yield GaugeMetricFamily(
             "modeltap_encoder_failed",
             "1 if the encoder thread failed (see logs).",
             value=int(bool(stats["encoder_error"])),
         )
+
+
+#: Per destination file of a paced store (see modeltap.paces): its key in stats()["pacing"].
+_PACING = (
+    ("append_interval_seconds", "interval", "Seconds between this process's appends to the blob, as paced now."),
+    ("blob_blocks", "blocks", "The blob's committed block count, as its last append answered."),
+    ("blob_projected_blocks", "projected_blocks", "The blob's block count projected at its partition's end."),
+    ("blob_block_budget", "budget", "Blocks the pacing plans for (the blob's limit less a reserve)."),
+)
+
+
+def _pacing(pacing: dict[str, dict[str, float]]) -> Iterator[Metric]:
+    for name, key, doc in _PACING:
+        family = GaugeMetricFamily(f"modeltap_{name}", doc, labels=["file"])
+        for file, state in pacing.items():
+            family.add_metric([file], float(state[key]))
+        yield family
 
 
 def register(registry: CollectorRegistry = REGISTRY) -> PipelineCollector:

@@ -23,6 +23,7 @@ from typing import Any
 from modeltap import _native
 from modeltap.delivery import Deliveries, DeliveryCounters
 from modeltap.layout import StreamPath
+from modeltap.paces import Paces
 from modeltap.stores.base import Store
 
 logger = logging.getLogger("modeltap")
@@ -95,6 +96,11 @@ class Pipeline:
         hint: float = getattr(first_store, "flush_interval_hint", 5.0)
         flush_interval = float(options.flush_interval if options.flush_interval is not None else hint)
         self._deliveries = Deliveries.open(options.spool_dir, options.spool_max_bytes)
+        # Appends to blobs that count them are paced on the partition's clock (the rows' clock).
+        manual = None if options.clock is None else options.clock.native
+        self._deliveries.paces = Paces(
+            floor=flush_interval, clock=time.time if manual is None else lambda: float(manual.now_ns) / 1e9
+        )
         self._deliveries.add_store(first_store)
         self._core = _native.Core(
             capacity=options.capacity,
@@ -177,9 +183,11 @@ class Pipeline:
             now = time.monotonic()
             if now - last_report >= _DROP_REPORT_EVERY:
                 self._report_drops()
+                self._deliveries.forget_ended_paces()
                 last_report = now
             try:
-                self._deliveries.drain()
+                # A flush waiting for the spool does not wait for any destination's pace.
+                self._deliveries.drain(unpaced=bool(self._spool_tickets))
                 if self._spool_tickets and not self._deliveries.pending():
                     self._spool_drained()
             except Exception:  # a bug here must not stop deliveries
@@ -357,12 +365,13 @@ class Pipeline:
                 _SpoolCounts() if spool is None else _SpoolCounts(spool.damaged, spool.rejected, spool.dead_letter),
                 self._deliveries.spool_error,
                 self._core.failure,
+                {} if self._deliveries.paces is None else self._deliveries.paces.state(),
             )
 
 
 def idle_stats() -> dict[str, Any]:
     """The counters before any pipeline has run: all zero."""
-    return _stats(defaultdict(int), DeliveryCounters(), 0, _SpoolCounts(), None, None)
+    return _stats(defaultdict(int), DeliveryCounters(), 0, _SpoolCounts(), None, None, {})
 
 
 #: Values of stats() that describe the present, not a count since start: not carried over.
@@ -377,6 +386,7 @@ _GAUGES = frozenset(
         "spool_damaged",
         "spool_rejected",
         "spool_dead_letter",
+        "pacing",
     )
 )
 
@@ -385,9 +395,12 @@ def add_counters(live: dict[str, Any], retired: dict[str, Any]) -> dict[str, Any
     """``live`` stats with the counters of ``retired`` (pipelines configure() replaced) added."""
     out = dict(live)
     for key, value in retired.items():
-        if isinstance(value, dict):
+        if key in _GAUGES:
+            if out.get(key) is None:
+                out[key] = value
+        elif isinstance(value, dict):
             out[key] = add_counters(out.get(key, {}), value)
-        elif key not in _GAUGES and isinstance(value, int) and not isinstance(value, bool):
+        elif isinstance(value, int) and not isinstance(value, bool):
             out[key] = out.get(key, 0) + value
         elif key not in out or out[key] is None:
             out[key] = value
@@ -410,6 +423,7 @@ def _stats(
     spool: _SpoolCounts,
     spool_error: str | None,
     failure: str | None,
+    pacing: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "rows_collected": native["rows_collected"],
@@ -445,6 +459,7 @@ def _stats(
         "store_errors": c.store_errors,
         "last_store_error": c.last_error,
         "encoder_error": failure,
+        "pacing": pacing,
     }
 
 

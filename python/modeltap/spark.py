@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from modeltap.columns import CORRELATION_ID, SCHEMA_FOLDER, SCHEMA_KEY, TYPES
+from modeltap.layout import file_order
 from modeltap.readers.frames import TypesDiffer, recorded_types
 from modeltap.readers.partitions import day_range, stream_path
 
@@ -194,7 +195,7 @@ def _csv_files(spark: Any, folder: str) -> list[str]:
     except Exception as exc:
         if "FileNotFoundException" not in _java_class(exc):
             raise
-    return sorted(found)
+    return sorted(found, key=file_order)
 
 
 def _java_class(exc: BaseException) -> str:

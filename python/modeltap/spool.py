@@ -392,43 +392,74 @@ class Spool:
     def claim_next(self, destination: Destination) -> SpooledChunk | None:
         """The oldest chunk of ``destination``, locked; None when there is none, or when
         another process is delivering it (its successors then wait, to keep their order)."""
+        run = self.claim_run(destination, 0)
+        return run[0] if run else None
+
+    def claim_run(self, destination: Destination, max_bytes: int) -> list[SpooledChunk]:
+        """The oldest chunks of ``destination``, locked, in order: the oldest, then those after
+        it while their data stays within ``max_bytes`` in all, they share its header and types, and none
+        of them (nor the oldest) holds a resume token (a chunk that may have landed goes alone).
+        Empty when there is none, or when another process is delivering the oldest."""
         self._refresh()
+        run: list[SpooledChunk] = []
+        total = 0
         while True:
             with self._lock:
-                queue = self._queues.get(destination)
-                if not queue:
-                    return None
-                name = queue[0]
-            try:
-                fd = self._open(name, os.O_RDWR)
-            except FileNotFoundError:
-                self._forget(name)  # delivered by another process meanwhile
+                queue = self._queues.get(destination, [])
+                if len(queue) <= len(run) or queue[: len(run)] != [c.path.name for c in run]:
+                    return run  # none left (or the queue changed under the run: it ends here)
+                name = queue[len(run)]
+            chunk = self._claim(name, destination)
+            if isinstance(chunk, str):
                 continue
-            except OSError as exc:
-                self._forget(name)
-                self._reject(name, f"cannot be opened ({exc.strerror})")
-                continue
-            try:
-                if not _try_lock(fd):
-                    os.close(fd)
-                    return None
-                st = os.fstat(fd)
-                if st.st_nlink == 0:
-                    os.close(fd)
-                    self._forget(name)
-                    continue
-                chunk = _parse(self.directory / name, _read_all(fd, st.st_size), fd)
-                if chunk.destination != destination:
-                    raise SpoolDamaged("its description changed since it was first read")
-            except SpoolDamaged as exc:
+            if chunk is None:
+                return run
+            if run and (
+                total + len(chunk.data) > max_bytes
+                or chunk.header != run[0].header
+                or chunk.schema != run[0].schema
+                or chunk.resume is not None
+            ):
+                self.release(chunk)
+                return run
+            run.append(chunk)
+            total += len(chunk.data)
+            if len(run) == 1 and (chunk.resume is not None or len(chunk.data) >= max_bytes):
+                return run
+
+    def _claim(self, name: str, destination: Destination) -> SpooledChunk | str | None:
+        """Chunk file ``name``, locked: ``"gone"`` when it is not there (any more, or set
+        aside), None when another process holds it."""
+        try:
+            fd = self._open(name, os.O_RDWR)
+        except FileNotFoundError:
+            self._forget(name)  # delivered by another process meanwhile
+            return "gone"
+        except OSError as exc:
+            self._forget(name)
+            self._reject(name, f"cannot be opened ({exc.strerror})")
+            return "gone"
+        try:
+            if not _try_lock(fd):
+                os.close(fd)
+                return None
+            st = os.fstat(fd)
+            if st.st_nlink == 0:
                 os.close(fd)
                 self._forget(name)
-                self._set_aside(name, "damaged", str(exc))
-                continue
-            except BaseException:
-                os.close(fd)
-                raise
-            return chunk
+                return "gone"
+            chunk = _parse(self.directory / name, _read_all(fd, st.st_size), fd)
+            if chunk.destination != destination:
+                raise SpoolDamaged("its description changed since it was first read")
+        except SpoolDamaged as exc:
+            os.close(fd)
+            self._forget(name)
+            self._set_aside(name, "damaged", str(exc))
+            return "gone"
+        except BaseException:
+            os.close(fd)
+            raise
+        return chunk
 
     def mark(self, chunk: SpooledChunk, resume: str) -> None:
         """Records durably, before an append, where its rows may land (see the module's doc)."""

@@ -33,6 +33,8 @@ def main() -> int:
         container=container,
         timeout=float(os.environ.get("TEST_AZURE_TIMEOUT", "5")),
         retry_for=float(os.environ.get("TEST_AZURE_RETRY_FOR", "10")),
+        # Paced appends carry at most a block: a small block keeps appends many (and faults met).
+        max_block_bytes=int(os.environ.get("TEST_AZURE_MAX_BLOCK_BYTES", str(100 << 20))),
     )
     modeltap.configure(store=store, chunk_bytes=chunk_bytes, flush_interval=0.5)
     c = modeltap.Collector(

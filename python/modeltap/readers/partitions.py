@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from modeltap.layout import StreamPath
+from modeltap.layout import StreamPath, file_order
 from modeltap.stores import ReadableStore, StoredFile, open_store
 
 
@@ -94,5 +94,5 @@ def partitions(
             if len(rest) <= 2 and f.path.endswith(".csv"):
                 by_hour.setdefault(hour, []).append(f)
         for hour in sorted(by_hour, key=lambda h: -1 if h is None else h):
-            yield Partition(day, hour, tuple(by_hour[hour]))
+            yield Partition(day, hour, tuple(sorted(by_hour[hour], key=lambda f: file_order(f.path))))
         day += timedelta(days=1)

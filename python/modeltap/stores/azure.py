@@ -10,12 +10,16 @@ Exactly once, with several writers per blob and through faults:
 * The header is the only append made at position 0 (``appendpos_condition=0``), so of all the
   replicas that create a day's blob, exactly one writes it; the others read it back and compare.
 * A full blob (``BlockCountExceedsLimit``, or the size limit) continues in ``data.1.csv``,
-  ``data.2.csv``, ... of the same folder.
+  ``data.2.csv``, ... of the same folder: the last resort, which pacing (see
+  :mod:`modeltap.pacing`) keeps from happening. For it, :meth:`AzureBlobStore.blob_seen` tells
+  the block count each append answered and the interval the blob's writers published in its
+  metadata, and :meth:`AzureBlobStore.publish_interval` writes that interval.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import re
@@ -54,6 +58,8 @@ MAX_SCHEMA_METADATA = 4096
 _SIDE = "side"
 
 _SEARCH_WINDOW = 16 << 20
+#: The blob metadata key holding the append interval its writers published (seconds).
+INTERVAL_KEY = "modeltap_append_interval"
 
 
 @dataclass
@@ -65,6 +71,8 @@ class _Blob:
     #: The length this writer last saw; None until read (or after a failed condition).
     length: int | None = None
     blocks: int = 0
+    #: The interval the blob's metadata held when this writer last read its properties.
+    fleet_interval: float | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,10 @@ class AzureBlobStore:
         self._lock = threading.Lock()
         # The record of each folder's column types, set on the blobs this store creates there.
         self._schema: dict[tuple[str, str], str] = {}
+        #: Intervals read from blobs' metadata, by blob name (see blob_seen).
+        self._published: dict[str, float | None] = {}
+        #: False once the service refused to set metadata (a SAS without the right): not retried.
+        self._can_publish = True
 
     @classmethod
     def from_connection_string(cls, connection_string: str, **kwargs: Any) -> AzureBlobStore:
@@ -342,16 +354,57 @@ class AzureBlobStore:
     def position(self, folder: str, header: bytes, *, stem: str = "data") -> str:
         """A resume token for the next append of rows with ``header`` to ``folder``: it lands
         at or after the returned position (or in a later blob of the folder), whoever appends."""
+        deadline = time.monotonic() + self.retry_for
+        attempt = 0
         with self._lock:
-            try:
-                blob = self._blob((folder, stem), header)
-                if blob.length is None:
-                    blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
-            except _RequestError as exc:
-                if exc.kind == "auth":
-                    raise StoreAuthError(str(exc)) from None
-                raise StoreError(str(exc), retryable=exc.kind != "fatal") from None
-            return _Pending(blob.name, blob.length).token()
+            while True:
+                try:
+                    blob = self._blob((folder, stem), header)
+                    if blob.length is None:
+                        blob.length, blob.blocks = self._properties(self._container.get_blob_client(blob.name))
+                    return _Pending(blob.name, blob.length).token()
+                except _RequestError as exc:
+                    if exc.kind == "auth":
+                        raise StoreAuthError(str(exc)) from None
+                    attempt += 1
+                    delay = backoff(attempt)
+                    # Faults are retried as an append's are: a paced append asks for it each time.
+                    if exc.kind == "fatal" or time.monotonic() + delay > deadline:
+                        raise StoreError(str(exc), retryable=exc.kind != "fatal") from None
+                time.sleep(delay)
+
+    # -- pacing --------------------------------------------------------------------------------
+
+    def blob_seen(self, folder: str, stem: str = "data") -> tuple[str, int, float | None] | None:
+        """The blob this store appends ``folder``'s rows to now, its committed block count as
+        the last append (or properties read) answered, and the append interval its writers
+        published in its metadata (None: none, or not one this store can read); None before
+        this store has appended to the folder."""
+        with self._lock:
+            blob = next((b for (f, _), b in self._blobs.items() if f == (folder, stem)), None)
+            if blob is None:
+                return None
+            return blob.name, blob.blocks, self._published.get(blob.name)
+
+    def publish_interval(self, folder: str, stem: str, seconds: float) -> bool:
+        """Writes ``seconds`` as the append interval of ``folder``'s current blob, for the
+        writers that join it; False when it could not (a SAS without the right to set
+        metadata: then never tried again; a fault: tried at the next change)."""
+        seen = self.blob_seen(folder, stem)
+        if seen is None or not self._can_publish or not math.isfinite(seconds) or seconds <= 0:
+            return False
+        client = self._container.get_blob_client(seen[0])
+        try:
+            self._call(lambda: client.set_blob_metadata({INTERVAL_KEY: f"{seconds:.3f}"}))
+        except _RequestError as exc:
+            if exc.kind == "auth":
+                self._can_publish = False
+                logger.info("%r: not allowed to set blob metadata; joiners start at the floor", self)
+            else:
+                logger.debug("%r: could not publish the append interval: %s", self, exc)
+            return False
+        self._published[seen[0]] = seconds
+        return True
 
     # -- blobs and headers -------------------------------------------------------------------
 
@@ -470,6 +523,7 @@ class AzureBlobStore:
 
     def _properties(self, client: BlobClient) -> tuple[int, int]:
         props = self._call(client.get_blob_properties)
+        self._published[client.blob_name] = parse_interval(getattr(props, "metadata", None))
         return int(props.size), int(props.append_blob_committed_block_count or 0)
 
     def _read(self, client: BlobClient, offset: int, length: int) -> bytes:
@@ -580,6 +634,25 @@ def split_rows(data: bytes, limit: int) -> list[bytes]:
         start = cut + 1
     pieces.append(data[start:])
     return pieces
+
+
+def parse_interval(metadata: object) -> float | None:
+    """The append interval a blob's metadata holds, or None: the blob is written by anyone
+    with access, so anything but a plain positive finite number of seconds is ignored.
+
+    >>> parse_interval({"modeltap_append_interval": "90.000"}), parse_interval({"modeltap_append_interval": "nan"})
+    (90.0, None)
+    """
+    if not isinstance(metadata, dict):
+        return None
+    raw = metadata.get(INTERVAL_KEY)
+    if not isinstance(raw, str) or len(raw) > 32:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0 < value < 10 * 86_400 else None
 
 
 def backoff(attempt: int, first: float = 0.1, cap: float = 10.0) -> float:
