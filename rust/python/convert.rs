@@ -137,7 +137,7 @@ fn native_layout<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, P
     Ok(arr.clone())
 }
 
-fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
+pub(super) fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
     let dtype = arr.dtype();
     let size = dtype.itemsize();
     let kind = match (dtype.kind(), size) {
