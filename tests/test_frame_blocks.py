@@ -8,7 +8,6 @@ import gc
 import io
 import itertools
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +18,6 @@ import modeltap
 from modeltap import _native
 
 _names = itertools.count()
-
-
-@pytest.fixture
-def public_path() -> Iterator[None]:
-    _native._set_frame_blocks(False)
-    try:
-        yield
-    finally:
-        _native._set_frame_blocks(True)
 
 
 def _written(store: modeltap.LocalStore, frame: pd.DataFrame, names: list[str] | None = None) -> bytes:
@@ -67,7 +57,14 @@ def _frames() -> dict[str, pd.DataFrame]:
     mixed["i8"] = np.array([-128, 0, 1, 2, 127], dtype=np.int8)
     mixed.insert(1, "first_float_again", rng.random(5))
     wide = pd.DataFrame(rng.random((7, 30)), columns=[f"c{i}" for i in range(30)])
+    text = pd.DataFrame({"x": [0.5, 1.5, 2.5], "s": ["a", 'b,"c"\n', None], "t": ["é😀", "", " edge "]})
+    chunked = pd.concat([text, text.iloc[1:]], ignore_index=True)  # Arrow columns of two chunks
+    typed = pd.DataFrame({"p": pd.array(["u", None], dtype="string[pyarrow]"), "q": [1, 2]})
     return {
+        "str columns (Arrow)": text,
+        "str columns of two chunks": chunked,
+        "str rows sliced": chunked.iloc[::2],
+        "string[pyarrow]": typed,
         "one float block": pd.DataFrame(rng.random((4, 6)), columns=list("abcdef")),
         "interleaved blocks": mixed,
         "rows sliced (strided blocks)": wide.iloc[::3],
@@ -83,11 +80,19 @@ def _frames() -> dict[str, pd.DataFrame]:
 def test_blocks_write_what_the_public_path_writes(store: modeltap.LocalStore, kind: str) -> None:
     frame = _frames()[kind]
     written = _both_paths(store, frame)
-    if len(frame):
+    if len(frame) and all(isinstance(t, np.dtype) for t in frame.dtypes):
         # pandas' reader has no float16: read wider, then narrow exactly.
         wider = {k: np.float32 if v == np.float16 else v for k, v in frame.dtypes.items()}
         back = pd.read_csv(io.BytesIO(written), dtype=wider).astype(dict(frame.dtypes))
         pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), check_exact=True, check_column_type=False)
+
+
+def test_text_columns_are_written_exactly(store: modeltap.LocalStore) -> None:
+    frame = pd.DataFrame({"x": [0.5, 1.5], "s": ['b,"c"\n', None], "t": ["é😀", ""]})
+    assert str(frame.dtypes["s"]) == "str"  # pandas 3: Arrow memory
+    written = _both_paths(store, frame)
+    back = pd.read_csv(io.BytesIO(written), keep_default_na=False, dtype={"s": str, "t": str})
+    assert back["s"].tolist() == ['b,"c"\n', ""] and back["t"].tolist() == ["é😀", ""]
 
 
 def test_frames_the_blocks_do_not_cover_go_the_public_way(store: modeltap.LocalStore) -> None:
@@ -174,3 +179,24 @@ def test_memory_stays_bounded_over_a_million_frames(store: modeltap.LocalStore) 
     s = modeltap.stats()
     assert s["rows_written"] + s["rows_dropped"]["ring_full"] == 1_000_000
     assert s["queue_bytes"] == 0
+
+
+def test_the_block_path_is_the_one_taken(store: modeltap.LocalStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the public path's frame reader broken, these frames still collect: the core read
+    them (and the fallback tests above compare it with the public path)."""
+
+    def broken(*args: object) -> None:
+        raise AssertionError("the public path was taken")
+
+    monkeypatch.setattr(modeltap.tabular, "from_dataframe", broken)
+    for frame in _frames().values():
+        modeltap.Collector(f"taken{next(_names)}").collect(frame)
+    with pytest.raises(AssertionError, match="public path"):
+        modeltap.Collector("nullable").collect(pd.DataFrame({"n": pd.array([1, None], dtype="Int64")}))
+    _native._set_frame_blocks(False)
+    try:
+        with pytest.raises(AssertionError, match="public path"):
+            modeltap.Collector("switched").collect(_frames()["one float block"])
+    finally:
+        _native._set_frame_blocks(True)
+    assert modeltap.flush()

@@ -17,7 +17,8 @@ use pyo3::types::{PyCapsule, PyCapsuleMethods, PyList, PyString, PyTuple, PyType
 
 use super::convert::{kind_of, Converted};
 use crate::arrow::ArrowInput;
-use crate::batch::{Batch, Column, View};
+use crate::batch::{Batch, Column, Rendered, View};
+use crate::encode::write_text;
 
 /// Off only in tests, to run the public path on the same frames.
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -95,8 +96,26 @@ fn read_blocks<'py>(
     let mut rows = None;
     let owners = PyList::empty(py);
     for block in blocks.iter() {
-        let Ok(values) = block.getattr(intern!(py, "values"))?.cast_into::<PyUntypedArray>() else {
-            return Ok(None); // an extension array: strings, nullable, categorical, tz-aware
+        let values = block.getattr(intern!(py, "values"))?;
+        let values = match values.cast_into::<PyUntypedArray>() {
+            Ok(array) => array,
+            Err(e) => {
+                // An extension array: Arrow strings are rendered here; nullable, categorical
+                // and tz-aware columns go the public way.
+                let Some((n, rendered)) = arrow_texts(&e.into_inner())? else { return Ok(None) };
+                let locs = block.getattr(intern!(py, "mgr_locs"))?.getattr(intern!(py, "as_array"))?;
+                let locs = locs.cast::<PyArray1<isize>>()?;
+                // SAFETY: as below.
+                let [loc] = *unsafe { locs.as_slice() }.map_err(PyErr::from)? else { return Ok(None) };
+                let slot = usize::try_from(loc).ok().and_then(|l| columns.get_mut(l));
+                let Some(slot @ None) = slot else { return Ok(None) };
+                if rows.is_some_and(|r| r != n) {
+                    return Ok(None);
+                }
+                rows = Some(n);
+                *slot = Some(Column::Rendered(rendered));
+                continue;
+            }
         };
         let dtype = values.dtype();
         if !matches!(dtype.kind(), b'b' | b'i' | b'u' | b'f' | b'M') || dtype.is_native_byteorder() == Some(false) {
@@ -136,6 +155,32 @@ fn read_blocks<'py>(
     Ok(Some((Converted { batch, owner: Some(owners.into_any().unbind()) }, labels_out)))
 }
 
+/// A pandas `str` column held in Arrow memory (`ArrowStringArray`), rendered as CSV fields:
+/// its row count and fields, or `None` for any other extension array.
+fn arrow_texts(values: &Bound<'_, PyAny>) -> PyResult<Option<(usize, Rendered)>> {
+    let py = values.py();
+    let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) else { return Ok(None) };
+    let Some(texts) = texts_of(&chunked)? else { return Ok(None) };
+    let mut out = Rendered { bytes: Vec::with_capacity(texts.len() * 8), ends: Vec::with_capacity(texts.len()) };
+    for text in &texts {
+        if let Some(t) = text {
+            write_text(&mut out.bytes, t);
+        }
+        out.end_field();
+    }
+    Ok(Some((texts.len(), out)))
+}
+
+/// The values of a pyarrow ChunkedArray of text, through its C stream; `None` for other types.
+fn texts_of(chunked: &Bound<'_, PyAny>) -> PyResult<Option<Vec<Option<String>>>> {
+    let py = chunked.py();
+    let capsule = chunked.call_method0(intern!(py, "__arrow_c_stream__"))?.cast_into::<PyCapsule>()?;
+    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: a live stream capsule, used by no one else during this call.
+    let Ok(mut input) = (unsafe { ArrowInput::take_stream(ptr.as_ptr()) }) else { return Ok(None) };
+    Ok(input.texts().ok().flatten())
+}
+
 /// A pandas Index's labels when every one is a str: read from its Arrow memory (pandas 3's
 /// `str` dtype) or its object array; `None` for any other index (ints, a MultiIndex, missing
 /// labels), whose labels the public path spells.
@@ -143,14 +188,7 @@ fn labels_of(index: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
     let py = index.py();
     let values = index.getattr(intern!(py, "_data"))?;
     if let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) {
-        let capsule = chunked.call_method0(intern!(py, "__arrow_c_stream__"))?.cast_into::<PyCapsule>()?;
-        let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
-        // SAFETY: a live stream capsule, used by no one else during this call.
-        let Ok(mut input) = (unsafe { ArrowInput::take_stream(ptr.as_ptr()) }) else { return Ok(None) };
-        return Ok(match input.texts() {
-            Ok(Some(texts)) => texts.into_iter().collect(),
-            _ => None,
-        });
+        return Ok(texts_of(&chunked)?.and_then(|texts| texts.into_iter().collect()));
     }
     let Ok(array) = values.cast::<PyUntypedArray>() else { return Ok(None) };
     if array.dtype().kind() != b'O' || array.ndim() != 1 {
