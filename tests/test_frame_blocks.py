@@ -200,3 +200,13 @@ def test_the_block_path_is_the_one_taken(store: modeltap.LocalStore, monkeypatch
     finally:
         _native._set_frame_blocks(True)
     assert modeltap.flush()
+
+
+def test_object_arrays_are_read_from_their_cells_in_any_layout(store: modeltap.LocalStore) -> None:
+    """Object arrays are read cell by cell from their memory: strided, reversed and 1-D views."""
+    grid = np.array([["a", None, 1.5], ['b,"c"', 2, True], ["é", None, -0.0], ["z", 3, False]], dtype=object)
+    view = grid[::2, ::-1]  # negative column stride, rows two apart
+    assert _written(store, view).splitlines()[1:] == [b"1.5,,a", b"-0.0,,\xc3\xa9"]
+    assert _written(store, grid[1]).splitlines()[1:] == [b'"b,""c""",2,True']
+    column = _written(store, grid[::-1, 0], names=["s"])
+    assert column.splitlines()[1:] == [b"z", b"\xc3\xa9", b'"b,""c"""', b"a"]
