@@ -76,6 +76,39 @@ def hot_path(b: dict[str, dict[str, Any]]) -> list[Row]:
     return rows
 
 
+# Issue "Frames at numpy speed": each input's budget as a multiple of its reference.
+FRAME_BUDGETS = {
+    "pandas 1x6 float64": ("x_numpy_1x6", 8.0),
+    "pandas 1x6 4 float + 2 str": ("x_numpy_1x6", 12.0),
+    "numpy 1x6 object row, two strings": ("x_numpy_1x6", 8.0),
+    "polars 1x6 float64": ("x_numpy_1x6", 8.0),
+    "pyarrow RecordBatch 1x6 float64": ("x_numpy_1x6", 8.0),
+    "pyarrow Table 1x6 float64": ("x_numpy_1x6", 8.0),
+    "pandas 1000x100 float64": ("x_same_library_1x6", 2.0),
+    "polars 1000x100 float64": ("x_same_library_1x6", 2.0),
+}
+
+
+def frames(b: dict[str, dict[str, Any]]) -> list[Row]:
+    """test_frames.py: every input as a ratio to the numpy 1x6 row (or to its library's 1x6)."""
+    rows: list[Row] = []
+    base = _median(b, "test_frames.py::test_collect[numpy 1x6 float64]")
+    if base is None:
+        return rows
+    for name, (ratio_key, budget) in FRAME_BUDGETS.items():
+        entry = b.get(f"test_frames.py::test_collect[{name}]")
+        if entry is None:
+            rows.append(("frames", f"collect() {name}", "not measured (refused)", "", "", f"<= {budget:g}x"))
+            continue
+        ratio = entry["extra_info"].get(ratio_key)
+        peer = f"numpy 1x6 {_fmt_time(base)}" if ratio_key == "x_numpy_1x6" else "same library's 1x6"
+        verdict = "" if ratio is None else ("met" if ratio <= budget else "MISSED")
+        shown = "" if ratio is None else f"{ratio:.2f}x"
+        value = _fmt_time(float(entry["stats"]["median"]))
+        rows.append(("frames", f"collect() {name}", value, peer, shown, f"<= {budget:g}x: {verdict}"))
+    return rows
+
+
 def encoding(b: dict[str, dict[str, Any]]) -> list[Row]:
     rows: list[Row] = []
     mt = b.get("test_encoder.py::test_modeltap")
@@ -138,7 +171,13 @@ def main() -> int:
     parser.add_argument("--short", action="store_true", help="CI's small sizes: quick, noisier")
     args = parser.parse_args()
     benchmarks, printed = run_suites(args.short)
-    rows = [*hot_path(benchmarks), *encoding(benchmarks), *scoring_loop(benchmarks), *end_to_end(benchmarks, printed)]
+    rows = [
+        *hot_path(benchmarks),
+        *frames(benchmarks),
+        *encoding(benchmarks),
+        *scoring_loop(benchmarks),
+        *end_to_end(benchmarks, printed),
+    ]
     mode = "short" if args.short else "full"
     print(f"modeltap benchmarks on {cpu_model()}, {os.cpu_count()} cores; {mode} sizes; medians")
     headers = ("suite", "figure", "value", "peer", "ratio", "budget")

@@ -6,7 +6,16 @@ from typing import Literal, final
 
 from typing_extensions import Self, disjoint_base
 
-__all__ = ["Chunk", "Core", "Correlation", "ManualClock", "StreamHandle", "process_enabled", "set_process_enabled"]
+__all__ = [
+    "Chunk",
+    "Core",
+    "Correlation",
+    "ManualClock",
+    "StreamHandle",
+    "_set_frame_blocks",
+    "process_enabled",
+    "set_process_enabled",
+]
 
 @final
 class Correlation:
@@ -122,3 +131,5 @@ class Core:
 
 def process_enabled() -> bool: ...
 def set_process_enabled(on: bool) -> None: ...
+def _set_frame_blocks(on: bool) -> None:
+    """Turns the native reading of pandas frames' numpy blocks on or off (tests)."""

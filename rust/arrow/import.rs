@@ -13,6 +13,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
+use arrow_array::cast::AsArray;
 use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{make_array, Array, ArrayRef, StructArray};
 use arrow_schema::{DataType, Field};
@@ -234,6 +235,35 @@ impl ArrowInput {
     }
 }
 
+impl ArrowInput {
+    /// The values of a single text column (no table), imported and validated where this runs:
+    /// for small inputs read on the scoring thread, such as pandas' column labels. `None` when
+    /// the input is not one text column. A missing value is `None`.
+    pub fn texts(&mut self) -> Result<Option<Vec<Option<String>>>, ArrowInputError> {
+        let data_type = self.data_type()?.clone();
+        if !matches!(data_type, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+            return Ok(None);
+        }
+        while let Some(array) = self.arrays.pop() {
+            // SAFETY: the array came from the producer with this schema; validated before use.
+            let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }
+                .map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+            data.validate_full().map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+            self.imported.push(make_array(data));
+        }
+        let mut out = Vec::new();
+        for chunk in &self.imported {
+            let own = |v: Option<&str>| v.map(str::to_owned);
+            match chunk.data_type() {
+                DataType::Utf8 => out.extend(chunk.as_string::<i32>().iter().map(own)),
+                DataType::LargeUtf8 => out.extend(chunk.as_string::<i64>().iter().map(own)),
+                _ => out.extend(chunk.as_string_view().iter().map(own)),
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -318,6 +348,29 @@ mod tests {
         }
         .unwrap();
         assert_eq!(write_all(input.import().unwrap()), ["1970-01-01T00:00:00.000000Z"]);
+    }
+
+    fn take(data: &arrow_data::ArrayData) -> ArrowInput {
+        let (mut array, mut schema) = to_ffi(data).unwrap();
+        unsafe {
+            ArrowInput::take_array(
+                (&mut array as *mut FFI_ArrowArray).cast(),
+                (&mut schema as *mut FFI_ArrowSchema).cast(),
+            )
+        }
+        .unwrap()
+    }
+
+    #[test]
+    fn texts_of_one_text_column_and_of_nothing_else() {
+        let labels = arrow_array::LargeStringArray::from(vec![Some("a,b"), None, Some("é")]);
+        let texts = take(&labels.to_data()).texts().unwrap();
+        assert_eq!(texts, Some(vec![Some("a,b".to_string()), None, Some("é".to_string())]));
+        let view = StringViewArray::from(vec!["x"]);
+        assert_eq!(take(&view.to_data()).texts().unwrap(), Some(vec![Some("x".to_string())]));
+        assert_eq!(take(&Int64Array::from(vec![1]).to_data()).texts().unwrap(), None);
+        let table = StructArray::from(batch(&[0.25], &[Some("q")])).to_data();
+        assert_eq!(take(&table).texts().unwrap(), None);
     }
 
     #[test]

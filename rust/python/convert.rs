@@ -42,20 +42,7 @@ pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Con
     if dtype.kind() == b'O' {
         let sc = scalars(arr.py())?;
         let columns = (0..cols)
-            .map(|j| {
-                let rendered = match shape.len() {
-                    // One row: each item is a field.
-                    1 if rows == 1 => {
-                        let mut one = Rendered::default();
-                        one.ty = render_object(&arr.get_item(j)?, j, sc, &mut None, &mut one.bytes)?;
-                        one.end_field();
-                        one
-                    }
-                    1 => render_objects(arr.as_any(), j, rows)?,
-                    _ => render_objects(&column_of(&arr, j)?, j, rows)?,
-                };
-                Ok(Column::Rendered(rendered))
-            })
+            .map(|j| Ok(Column::Rendered(render_cells(&arr, j, rows, (row_stride, col_stride), sc)?)))
             .collect::<PyResult<Vec<_>>>()?;
         return Ok(Some(Converted { batch: Batch::Columns { rows, columns }, owner: None }));
     }
@@ -138,7 +125,7 @@ fn native_layout<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, P
     Ok(arr.clone())
 }
 
-fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
+pub(super) fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
     let dtype = arr.dtype();
     let size = dtype.itemsize();
     let kind = match (dtype.kind(), size) {
@@ -213,12 +200,6 @@ fn datetime_unit(dtype_str: &str) -> (String, u64) {
     (inner[digits..].to_string(), count)
 }
 
-fn column_of<'py>(arr: &Bound<'py, PyUntypedArray>, j: usize) -> PyResult<Bound<'py, PyAny>> {
-    let py = arr.py();
-    let index = (pyo3::types::PySlice::full(py), j);
-    arr.get_item(index)
-}
-
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
@@ -258,6 +239,40 @@ fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
             utc: dt.getattr("timezone")?.getattr("utc")?.unbind(),
         })
     })
+}
+
+/// Column `j` of an object array rendered to CSV fields, read from its cells (object pointers)
+/// rather than indexed through Python: `rows` cells, `strides` (row, column) bytes apart.
+fn render_cells(
+    arr: &Bound<'_, PyUntypedArray>,
+    j: usize,
+    rows: usize,
+    (row_stride, col_stride): (isize, isize),
+    sc: &NumpyScalars,
+) -> PyResult<Rendered> {
+    let py = arr.py();
+    let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows), ty: None };
+    let mut aware = None;
+    for r in 0..rows {
+        // Read per cell: rendering runs Python code (isoformat, say), after which only the
+        // array's current data pointer is trusted.
+        let base = unsafe { (*arr.as_array_ptr()).data as *const u8 };
+        // SAFETY: the cell lies inside the array (its shape and strides), alive while attached;
+        // it holds a reference, or null (numpy's None in an array never filled), and the value
+        // is taken as a new reference before any Python code runs.
+        let value = unsafe {
+            let cell = base.offset(r as isize * row_stride + j as isize * col_stride);
+            let ptr = std::ptr::read_unaligned(cell as *const *mut pyo3::ffi::PyObject);
+            (!ptr.is_null()).then(|| Bound::from_borrowed_ptr(py, ptr))
+        };
+        if let Some(v) = value {
+            if let Some(t) = render_object(&v, j, sc, &mut aware, &mut out.bytes)? {
+                out.ty = Some(out.ty.map_or(t, |was| was.merge(t)));
+            }
+        }
+        out.end_field();
+    }
+    Ok(out)
 }
 
 /// An object column rendered to CSV fields now, while attached: str, None, bool, int, float,

@@ -10,6 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::convert::{self, Converted};
+use super::frame;
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
 use crate::clock::{Clock, Partitioning};
 use crate::error::Error;
@@ -200,6 +201,9 @@ impl Binding {
         let py = data.py();
         let names = self.stream.contract().map(|c| c.names.clone());
         let fixed = names.is_some();
+        if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names.as_deref(), copy)? {
+            return Ok(Input { batch, owner, labels });
+        }
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
         let (columns, labels): (Bound<'_, PyList>, Option<Bound<'_, PyAny>>) = out.extract()?;
         // Labels only matter while the names are not fixed.

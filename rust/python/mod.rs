@@ -3,6 +3,7 @@
 mod convert;
 mod core;
 mod error;
+mod frame;
 mod types;
 
 use pyo3::prelude::*;
@@ -16,5 +17,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyManualClock>()?;
     m.add_function(wrap_pyfunction!(core::process_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(core::set_process_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(frame::_set_frame_blocks, m)?)?;
     Ok(())
 }

@@ -1,0 +1,212 @@
+"""pandas frames read block by block in the core: the same files as the public path
+(``modeltap.tabular``), frames released after encoding, and the public path kept for every
+frame the block reader does not take."""
+
+from __future__ import annotations
+
+import gc
+import io
+import itertools
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import modeltap
+from modeltap import _native
+
+_names = itertools.count()
+
+
+def _written(store: modeltap.LocalStore, frame: pd.DataFrame, names: list[str] | None = None) -> bytes:
+    """The value columns of the file one collect() of ``frame`` writes (meta columns cut)."""
+    name = f"f{next(_names)}"
+    c = modeltap.Collector(name, feature_names=names)
+    c.collect(frame)
+    assert modeltap.flush()
+    paths = sorted(Path(store.root).rglob(f"*/{name}/*/*/*/*/*/data.csv"))
+    if not paths:
+        return b""  # no rows, no file
+    (path,) = paths
+    table = pd.read_csv(io.BytesIO(path.read_bytes()), dtype=str, keep_default_na=False)
+    values = table[[col for col in table.columns if not col.startswith("$")]]
+    return bytes(values.to_csv(index=False), "utf-8")
+
+
+def _both_paths(store: modeltap.LocalStore, frame: pd.DataFrame, names: list[str] | None = None) -> bytes:
+    fast = _written(store, frame, names)
+    _native._set_frame_blocks(False)
+    try:
+        public = _written(store, frame, names)
+    finally:
+        _native._set_frame_blocks(True)
+    assert fast == public
+    return fast
+
+
+def _frames() -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    mixed = pd.DataFrame({"f": rng.random(5), "i": rng.integers(-(2**62), 2**62, 5)})
+    # Columns added one by one: several blocks whose locations interleave.
+    mixed["u"] = np.arange(5, dtype=np.uint64) * (2**63 // 5)
+    mixed["b"] = [True, False, True, True, False]
+    mixed["g"] = rng.random(5).astype(np.float32)
+    mixed["h"] = np.array([0.5, -0.0, np.inf, np.nan, 65504], dtype=np.float16)
+    mixed["i8"] = np.array([-128, 0, 1, 2, 127], dtype=np.int8)
+    mixed.insert(1, "first_float_again", rng.random(5))
+    wide = pd.DataFrame(rng.random((7, 30)), columns=[f"c{i}" for i in range(30)])
+    text = pd.DataFrame({"x": [0.5, 1.5, 2.5], "s": ["a", 'b,"c"\n', None], "t": ["é😀", "", " edge "]})
+    chunked = pd.concat([text, text.iloc[1:]], ignore_index=True)  # Arrow columns of two chunks
+    typed = pd.DataFrame({"p": pd.array(["u", None], dtype="string[pyarrow]"), "q": [1, 2]})
+    return {
+        "str columns (Arrow)": text,
+        "str columns of two chunks": chunked,
+        "str rows sliced": chunked.iloc[::2],
+        "string[pyarrow]": typed,
+        "one float block": pd.DataFrame(rng.random((4, 6)), columns=list("abcdef")),
+        "interleaved blocks": mixed,
+        "rows sliced (strided blocks)": wide.iloc[::3],
+        "columns sliced": wide.iloc[:, 5:12],
+        "fortran-ordered source": pd.DataFrame(np.asfortranarray(rng.random((3, 4))), columns=list("wxyz")),
+        "extremes": pd.DataFrame({"x": [np.finfo(np.float64).max, 5e-324, -np.inf, np.nan]}),
+        "no rows": pd.DataFrame({"a": np.array([], dtype=np.float64)}),
+        "object labels": pd.DataFrame(rng.random((2, 3)), columns=pd.Index(["p", "q", "r"], dtype=object)),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_frames()))
+def test_blocks_write_what_the_public_path_writes(store: modeltap.LocalStore, kind: str) -> None:
+    frame = _frames()[kind]
+    written = _both_paths(store, frame)
+    if len(frame) and all(isinstance(t, np.dtype) for t in frame.dtypes):
+        # pandas' reader has no float16: read wider, then narrow exactly.
+        wider = {k: np.float32 if v == np.float16 else v for k, v in frame.dtypes.items()}
+        back = pd.read_csv(io.BytesIO(written), dtype=wider).astype(dict(frame.dtypes))
+        pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), check_exact=True, check_column_type=False)
+
+
+def test_text_columns_are_written_exactly(store: modeltap.LocalStore) -> None:
+    frame = pd.DataFrame({"x": [0.5, 1.5], "s": ['b,"c"\n', None], "t": ["é😀", ""]})
+    assert str(frame.dtypes["s"]) == "str"  # pandas 3: Arrow memory
+    written = _both_paths(store, frame)
+    back = pd.read_csv(io.BytesIO(written), keep_default_na=False, dtype={"s": str, "t": str})
+    assert back["s"].tolist() == ['b,"c"\n', ""] and back["t"].tolist() == ["é😀", ""]
+
+
+def test_frames_the_blocks_do_not_cover_go_the_public_way(store: modeltap.LocalStore) -> None:
+    """Text, nullable, categorical, tz-aware and datetime columns, int labels, a stream whose
+    names order the frame's columns: each is written as the public path writes it."""
+    tz = pd.date_range("2026-03-29 00:30", periods=3, freq="h", tz="Europe/Oslo")
+    frame = pd.DataFrame(
+        {
+            "x": [0.5, 1.5, 2.5],
+            "s": ["a", 'b,"c"', None],
+            "n": pd.array([1, None, 2**62], dtype="Int64"),
+            "k": pd.Categorical(["lo", None, "hi"]),
+            "t": tz,
+            "d": pd.to_datetime(["2026-01-01", None, "2026-01-02 03:04:05.123456789"], format="ISO8601"),
+        }
+    )
+    assert _both_paths(store, frame).splitlines()[1:] == [
+        b"0.5,a,1,lo,2026-03-28T23:30:00.000000Z,2026-01-01T00:00:00.000000000",
+        b'1.5,"b,""c""",,,2026-03-29T00:30:00.000000Z,',
+        b"2.5,,4611686018427387904,hi,2026-03-29T01:30:00.000000Z,2026-01-02T03:04:05.123456789",
+    ]
+    ints = pd.DataFrame(np.ones((2, 2)), columns=[0, 1])
+    assert _both_paths(store, ints).splitlines()[0] == b"0,1"
+    ordered = pd.DataFrame({"a": [1.0], "b": [2.0]})
+    assert _both_paths(store, ordered, names=["b", "a"]).splitlines() == [b"b,a", b"2.0,1.0"]
+
+
+def test_a_width_mismatch_is_refused_on_either_path(store: modeltap.LocalStore) -> None:
+    c = modeltap.Collector("m", feature_names=["a", "b"])
+    with pytest.raises(ValueError, match="has 3 columns but this collector takes 2"):
+        c.collect(pd.DataFrame(np.ones((1, 3)), columns=list("xyz")))
+    assert c.feature_names == ("a", "b")
+    assert modeltap.stats()["rows_collected"] == 0
+
+
+def test_copy_true_copies_blocks(store: modeltap.LocalStore) -> None:
+    frame = pd.DataFrame(np.zeros((2, 3)), columns=list("abc"))
+    c = modeltap.Collector("m")
+    c.collect(frame, copy=True)
+    frame.iloc[0, 0] = 42.0  # after the call, before the encoder may have run
+    assert modeltap.flush()
+    (path,) = sorted(Path(store.root).rglob("*.csv"))
+    assert pd.read_csv(path)["a"].tolist() == [0.0, 0.0]
+
+
+def test_frames_are_released_after_encoding(store: modeltap.LocalStore) -> None:
+    c = modeltap.Collector("m", feature_names=list("abcdef"))
+    frame = pd.DataFrame(np.random.default_rng(0).random((3, 6)), columns=list("abcdef"))
+    frame["b"] = np.arange(3)  # two blocks
+    blocks = [weakref.ref(b.values) for b in frame._mgr.blocks]
+    gone = weakref.ref(frame)
+    for _ in range(100):
+        c.collect(frame)
+    del frame
+    assert modeltap.flush()
+    for _ in range(200):  # each collect() releases a few owners the encoder is done with
+        c.collect(pd.DataFrame(np.ones((1, 6)), columns=list("abcdef")))
+        if gone() is None and not any(b() is not None for b in blocks):
+            break
+        modeltap.flush()
+    gc.collect()
+    assert gone() is None
+    assert all(b() is None for b in blocks)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def test_memory_stays_bounded_over_a_million_frames(store: modeltap.LocalStore) -> None:
+    """1,000,000 calls (about 5 s here); the RSS after the first 100,000 is the baseline."""
+    c = modeltap.Collector("m", feature_names=[f"f{i}" for i in range(6)])
+    frame = pd.DataFrame(np.random.default_rng(1).random((1, 6)), columns=[f"f{i}" for i in range(6)])
+    for _ in range(100_000):
+        c.collect(frame)
+    assert modeltap.flush(timeout=60)
+    baseline = _rss_bytes()
+    for _ in range(900_000):
+        c.collect(frame)
+    modeltap.flush(timeout=60)
+    # A leak of one small object per call would be > 30 MB over 900,000 calls.
+    assert _rss_bytes() - baseline < 16 << 20
+    s = modeltap.stats()
+    assert s["rows_written"] + s["rows_dropped"]["ring_full"] == 1_000_000
+    assert s["queue_bytes"] == 0
+
+
+def test_the_block_path_is_the_one_taken(store: modeltap.LocalStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the public path's frame reader broken, these frames still collect: the core read
+    them (and the fallback tests above compare it with the public path)."""
+
+    def broken(*args: object) -> None:
+        raise AssertionError("the public path was taken")
+
+    monkeypatch.setattr(modeltap.tabular, "from_dataframe", broken)
+    for frame in _frames().values():
+        modeltap.Collector(f"taken{next(_names)}").collect(frame)
+    with pytest.raises(AssertionError, match="public path"):
+        modeltap.Collector("nullable").collect(pd.DataFrame({"n": pd.array([1, None], dtype="Int64")}))
+    _native._set_frame_blocks(False)
+    try:
+        with pytest.raises(AssertionError, match="public path"):
+            modeltap.Collector("switched").collect(_frames()["one float block"])
+    finally:
+        _native._set_frame_blocks(True)
+    assert modeltap.flush()
+
+
+def test_object_arrays_are_read_from_their_cells_in_any_layout(store: modeltap.LocalStore) -> None:
+    """Object arrays are read cell by cell from their memory: strided, reversed and 1-D views."""
+    grid = np.array([["a", None, 1.5], ['b,"c"', 2, True], ["é", None, -0.0], ["z", 3, False]], dtype=object)
+    view = grid[::2, ::-1]  # negative column stride, rows two apart
+    assert _written(store, view).splitlines()[1:] == [b"1.5,,a", b"-0.0,,\xc3\xa9"]
+    assert _written(store, grid[1]).splitlines()[1:] == [b'"b,""c""",2,True']
+    column = _written(store, grid[::-1, 0], names=["s"])
+    assert column.splitlines()[1:] == [b"z", b"\xc3\xa9", b'"b,""c"""', b"a"]
