@@ -149,7 +149,8 @@ def test_frames_are_released_after_encoding(store: modeltap.LocalStore) -> None:
     del frame
     assert modeltap.flush()
     for _ in range(200):  # each collect() releases a few owners the encoder is done with
-        c.collect(pd.DataFrame(np.ones((1, 6)), columns=list("abcdef")))
+        # Of the same column types: the first collect() fixed "b" as int64.
+        c.collect(pd.DataFrame(np.ones((1, 6)), columns=list("abcdef")).astype({"b": "int64"}))
         if gone() is None and not any(b() is not None for b in blocks):
             break
         modeltap.flush()

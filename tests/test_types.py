@@ -196,7 +196,7 @@ def test_files_whose_recorded_types_differ_are_not_merged_by_guessing(tmp_path: 
     assert store.read_schema(f"{folder}/data.1.csv") == "1:s2"
     assert store.append(folder, b"2,z\n", header, schema="1:is").endswith("data.csv")
     with pytest.raises(
-        TypesDiffer, match=r"column 'a' is recorded as string in \S*/data\.1\.csv but as int64 in \S*/data\.csv"
+        TypesDiffer, match=r"column 'a' is recorded as int64 in \S*/data\.csv but as string in \S*/data\.1\.csv"
     ):
         modeltap.read(store, "m", start=START, end=END)
 

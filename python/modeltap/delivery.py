@@ -57,11 +57,23 @@ def _append(
 
 def _takes(store: Store, name: str) -> bool:
     """Whether ``store.append`` takes the keyword ``name`` (a user's store may not)."""
+    return _accepts(store.append, name)
+
+
+def _accepts(method: Callable[..., object], name: str) -> bool:
     try:
-        parameters = inspect.signature(store.append).parameters.values()
+        parameters = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):
         return False
     return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def _position(position: Callable[..., str], chunk: SpooledChunk) -> str:
+    """Where ``chunk`` will land: the store's ``position()``, told the chunk's column types
+    where it takes them (the blob it claims records them)."""
+    if chunk.schema and _accepts(position, "schema"):
+        return position(chunk.folder, chunk.header, stem=chunk.stem, schema=chunk.schema)
+    return position(chunk.folder, chunk.header, stem=chunk.stem)
 
 
 def takes_resume(store: Store) -> bool:
@@ -380,7 +392,7 @@ class Deliveries:
             try:
                 position = getattr(store, "position", None) if takes_resume(store) else None
                 if position is not None:
-                    token = position(first.folder, first.header, stem=first.stem)
+                    token = _position(position, first)
                     for chunk in run:
                         self.spool.mark(chunk, token)
                 _append(store, first.folder, data, first.header, stem=first.stem, schema=first.schema)
@@ -428,7 +440,7 @@ class Deliveries:
                 if earlier is None and position is not None:
                     # Durable before the append: a process killed after it leaves the next one
                     # a place to look for the rows instead of appending them again.
-                    self.spool.mark(chunk, position(chunk.folder, chunk.header, stem=chunk.stem))
+                    self.spool.mark(chunk, _position(position, chunk))
                 _append(
                     store, chunk.folder, chunk.data, chunk.header, stem=chunk.stem, schema=chunk.schema, resume=earlier
                 )

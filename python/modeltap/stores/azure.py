@@ -351,12 +351,16 @@ class AzureBlobStore:
             start = end - len(piece)  # a match across the seam starts in this window
         return False
 
-    def position(self, folder: str, header: bytes, *, stem: str = "data") -> str:
-        """A resume token for the next append of rows with ``header`` to ``folder``: it lands
-        at or after the returned position (or in a later blob of the folder), whoever appends."""
+    def position(self, folder: str, header: bytes, *, stem: str = "data", schema: str | None = None) -> str:
+        """A resume token for the next append of rows with ``header`` (and column types
+        ``schema``) to ``folder``: it lands at or after the returned position (or in a later blob
+        of the folder), whoever appends."""
         deadline = time.monotonic() + self.retry_for
         attempt = 0
         with self._lock:
+            # The blob this claims (creates) records the types, as append's would.
+            if schema is not None:
+                self._schema[(folder, stem)] = schema
             while True:
                 try:
                     blob = self._blob((folder, stem), header)
@@ -394,8 +398,18 @@ class AzureBlobStore:
         if seen is None or not self._can_publish or not math.isfinite(seconds) or seconds <= 0:
             return False
         client = self._container.get_blob_client(seen[0])
+
+        def publish() -> None:
+            # Setting metadata replaces all of it: keep the rest (the column types' record), and
+            # only over the version read, so a writer's concurrent change is not undone.
+            from azure.core import MatchConditions  # noqa: PLC0415 - the SDK is an optional extra
+
+            props = client.get_blob_properties()
+            metadata = {**(props.metadata or {}), INTERVAL_KEY: f"{seconds:.3f}"}
+            client.set_blob_metadata(metadata, etag=props.etag, match_condition=MatchConditions.IfNotModified)
+
         try:
-            self._call(lambda: client.set_blob_metadata({INTERVAL_KEY: f"{seconds:.3f}"}))
+            self._call(publish)
         except _RequestError as exc:
             if exc.kind == "auth":
                 self._can_publish = False

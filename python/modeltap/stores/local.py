@@ -122,11 +122,13 @@ class LocalStore:
             target = None
             index += 1
 
-    def position(self, folder: str, header: bytes, *, stem: str = "data") -> str:
-        """A resume token for the next append of rows with ``header`` to ``folder``: it lands
-        at or after the returned position, whichever writer appends first."""
+    def position(self, folder: str, header: bytes, *, stem: str = "data", schema: str | None = None) -> str:
+        """A resume token for the next append of rows with ``header`` (and column types
+        ``schema``) to ``folder``: it lands at or after the returned position, whichever writer
+        appends first."""
         directory = self.root / folder
-        schema = self._schemas.get(f"{folder}/{stem}")
+        if schema is None:
+            schema = self._schemas.get(f"{folder}/{stem}")
         key = (f"{folder}/{stem}", header, schema)
         index = 0
         target = self._verified.get(key)
