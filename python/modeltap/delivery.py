@@ -193,7 +193,7 @@ class Deliveries:
         destination = (key, folder, stem)
         if self.spool is not None and self._paced(store, folder):
             # Paced: written ahead, appended when the destination's turn comes.
-            if self._write_ahead(key, folder, header, data, rows, stem, schema):
+            if self._put_in_spool(key, folder, header, data, rows, stem, schema):
                 return
             # The spool is full: what waits for this file goes now, whatever its pace, then this
             # chunk, as if unpaced; while the store fails too, the spool's overflow is counted.
@@ -231,13 +231,24 @@ class Deliveries:
             self._written(rows, len(data))
             return
 
-    def _write_ahead(
-        self, key: str, folder: str, header: bytes, data: bytes, rows: int, stem: str, schema: str
+    def _put_in_spool(
+        self,
+        key: str,
+        folder: str,
+        header: bytes,
+        data: bytes,
+        rows: int,
+        stem: str,
+        schema: str,
+        resume: str | None = None,
     ) -> bool:
-        """Puts a paced chunk in the spool; False when the spool has no room (or fails)."""
+        """Puts a chunk in the spool (and counts it spooled); False when the spool has no room
+        (or fails). Paced chunks go here first; others when their store did not take them."""
         assert self.spool is not None
         try:
-            stored = self.spool.put(key, folder, header, data, rows, None, stem=stem, schema=schema)
+            stored = self.spool.put(
+                key, folder, header, data, rows, _usable(resume, folder, stem), stem=stem, schema=schema
+            )
         except (OSError, ValueError) as exc:
             logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
             return False
@@ -262,23 +273,16 @@ class Deliveries:
         schema: str,
     ) -> None:
         assert self.spool is not None
-        try:
-            resume = _usable(resume, folder, stem)
-            stored = self.spool.put(key, folder, header, data, rows, resume, stem=stem, schema=schema)
-        except (OSError, ValueError) as exc:
-            stored = False
-            logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
-        if not stored:
-            self.counters.rows_dropped_spool_full += rows
-            logger.error(
-                "modeltap: dropped %d rows for %s: the store did not take them and the spool could not "
-                "(full at %d bytes, or failing)",
-                rows,
-                folder,
-                self.spool.max_bytes,
-            )
+        if self._put_in_spool(key, folder, header, data, rows, stem, schema, resume):
             return
-        self.counters.rows_spooled += rows
+        self.counters.rows_dropped_spool_full += rows
+        logger.error(
+            "modeltap: dropped %d rows for %s: the store did not take them and the spool could not "
+            "(full at %d bytes, or failing)",
+            rows,
+            folder,
+            self.spool.max_bytes,
+        )
 
     def _dead_letter(
         self,
