@@ -57,7 +57,7 @@ pub(crate) fn spawn<O: Send + 'static>(
                 .unwrap_or_else(|| "unknown panic".into());
             *failure.lock() = Some(message);
             // What the failed encoder held: its record, open chunks and unsent chunks.
-            let (rows, bytes) = encoder.current.take().unwrap_or((0, 0));
+            let (rows, bytes) = encoder.current.take().map_or((0, 0), |(r, b)| (r - encoder.chunker.written(), b));
             let held = encoder.chunker.open_rows() + encoder.sealed.iter().map(|c| c.rows).sum::<u64>();
             survivor.stats.dropped(Drop::Encoder, rows + held as usize);
             survivor.queue_bytes.release(bytes);
@@ -76,7 +76,7 @@ pub(crate) struct Encoder<O> {
     pub(crate) clock: Clock,
     pub(crate) chunker: Chunker,
     pub(crate) sealed: Vec<Chunk>,
-    /// Rows and bytes of the record being encoded.
+    /// Rows and bytes of the record being encoded (its rows in a chunk are counted there).
     pub(crate) current: Option<(usize, usize)>,
 }
 
@@ -114,6 +114,15 @@ impl<O> Survivor<O> {
     }
 }
 
+/// Counts a sealed chunk and hands it on. Blocks while the uploader is behind: the ring then
+/// fills and drops are counted. Once the receiver is gone (the pipeline was dropped) nothing
+/// is delivered any more, so there is no one left to count for.
+fn hand_on(output: &Sender<Output>, stats: &Stats, chunk: Chunk) {
+    Stats::add(&stats.bytes_encoded, chunk.data.len());
+    Stats::add(&stats.chunks_sealed, 1);
+    let _ = output.send(Output::Chunk(chunk));
+}
+
 impl<O> Encoder<O> {
     fn survivor(&self) -> Survivor<O> {
         Survivor {
@@ -149,7 +158,8 @@ impl<O> Encoder<O> {
                 Some(Message::Record(mut rec)) => {
                     let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
                     self.current = Some((rows, bytes));
-                    self.chunker.append(&rec, now, &mut self.sealed);
+                    let (output, stats) = (&self.output, &self.stats);
+                    self.chunker.append(&rec, now, &mut |chunk| hand_on(output, stats, chunk));
                     self.current = None;
                     Stats::add(&self.stats.rows_encoded, rows);
                     self.queue_bytes.release(bytes);
@@ -182,12 +192,7 @@ impl<O> Encoder<O> {
 
     fn emit(&mut self) {
         for chunk in std::mem::take(&mut self.sealed) {
-            Stats::add(&self.stats.bytes_encoded, chunk.data.len());
-            Stats::add(&self.stats.chunks_sealed, 1);
-            // Blocks while the uploader is behind: the ring then fills and drops are counted.
-            if self.output.send(Output::Chunk(chunk)).is_err() {
-                return;
-            }
+            hand_on(&self.output, &self.stats, chunk);
         }
     }
 

@@ -1,9 +1,11 @@
 //! Integers (itoa) and booleans as pandas reads them back (`True`/`False`).
 
+use super::append::push_short;
+
 #[inline]
 pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
     let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(v).as_bytes());
+    push_short(out, buf.format(v).as_bytes());
 }
 
 #[inline]
