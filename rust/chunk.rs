@@ -143,7 +143,7 @@ impl Chunker {
         // One map lookup per record, not per row. The chunk stays in the map while rows go
         // in, so that what it holds is counted if encoding fails.
         let open = self.open.entry(key).or_insert_with(|| fresh(chunk_bytes.min(SMALL)));
-        let (mut row_bytes, mut full) = (0, false);
+        let mut full = false;
         for row in 0..rows {
             let start = open.data.len();
             // SAFETY: the record's owner keeps the batch's memory alive while we hold `rec`.
@@ -160,7 +160,7 @@ impl Chunker {
             if row == 0 && left > 0 {
                 // Room for the rest of the record, or the rest of this chunk, at once: the
                 // chunk grows by one allocation instead of a doubling copy after another.
-                row_bytes = open.data.len() - start;
+                let row_bytes = open.data.len() - start;
                 let room = chunk_bytes.saturating_sub(open.data.len()).min(left.saturating_mul(row_bytes));
                 open.data.reserve_exact(room.saturating_add(slack(row_bytes)));
             }
@@ -171,7 +171,7 @@ impl Chunker {
                 }
                 // Rows still to come start the next chunk, sized for them (by the rows just
                 // written, a quarter more for rows that grow).
-                row_bytes = open.data.len() / open.rows as usize;
+                let row_bytes = open.data.len() / open.rows as usize;
                 let next = left.saturating_mul(row_bytes);
                 let next = chunk_bytes.min(next.saturating_add(next / 4)).saturating_add(slack(row_bytes));
                 sealed(seal(key, std::mem::replace(open, fresh(next)), spare));
