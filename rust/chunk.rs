@@ -14,7 +14,7 @@ use crossbeam_queue::SegQueue;
 use crate::clock::Partition;
 use crate::encode::batch::write_row;
 use crate::encode::{write_int, write_text, write_timestamp_utc};
-use crate::record::Record;
+use crate::record::{Correlation, Record};
 use crate::stream::MetaColumn;
 
 /// Finished CSV rows (no header) for one stream and partition, with what a store needs to
@@ -100,7 +100,51 @@ pub struct Chunker {
     // The meta columns of the record being encoded, split around the row index.
     before_row: Vec<u8>,
     after_row: Vec<u8>,
-    scratch: Vec<u8>,
+    last: LastCorrelation,
+}
+
+/// The correlation fields last rendered, kept for the next record: a request's inputs and
+/// predictions share one correlation, so every other record finds its fields here.
+#[derive(Default)]
+struct LastCorrelation {
+    id_of: Option<(u64, u64, Option<Arc<str>>)>,
+    id: Vec<u8>,
+    timestamp_of: Option<i64>,
+    timestamp: Vec<u8>,
+}
+
+impl LastCorrelation {
+    /// The correlation id field (the caller's prefix, if any, then the generated id).
+    fn id(&mut self, c: &Correlation) -> &[u8] {
+        let matches = |(nonce, counter, prefix): &(u64, u64, Option<Arc<str>>)| {
+            *nonce == c.nonce && *counter == c.counter && *prefix == c.prefix
+        };
+        if !self.id_of.as_ref().is_some_and(matches) {
+            self.id.clear();
+            match &c.prefix {
+                // The generated part is hex digits and dashes: never quoted.
+                None => c.write_generated(&mut self.id),
+                Some(p) => {
+                    let mut id = Vec::with_capacity(p.len() + 37);
+                    id.extend_from_slice(p.as_bytes());
+                    id.push(b'-');
+                    c.write_generated(&mut id);
+                    write_text(&mut self.id, std::str::from_utf8(&id).expect("ids are UTF-8"));
+                }
+            }
+            self.id_of = Some((c.nonce, c.counter, c.prefix.clone()));
+        }
+        &self.id
+    }
+
+    fn timestamp(&mut self, ts_ns: i64) -> &[u8] {
+        if self.timestamp_of != Some(ts_ns) {
+            self.timestamp.clear();
+            write_timestamp_utc(&mut self.timestamp, ts_ns);
+            self.timestamp_of = Some(ts_ns);
+        }
+        &self.timestamp
+    }
 }
 
 impl Chunker {
@@ -113,7 +157,7 @@ impl Chunker {
             written: 0,
             before_row: Vec::new(),
             after_row: Vec::new(),
-            scratch: Vec::new(),
+            last: LastCorrelation::default(),
         }
     }
 
@@ -195,23 +239,15 @@ impl Chunker {
         self.before_row.clear();
         self.after_row.clear();
         let mut split = false;
+        let c = &rec.correlation;
         for meta in &rec.stream.meta {
             let out = if split { &mut self.after_row } else { &mut self.before_row };
             out.push(b',');
             match meta {
-                MetaColumn::CorrelationId => {
-                    self.scratch.clear();
-                    if let Some(p) = &rec.correlation.prefix {
-                        self.scratch.extend_from_slice(p.as_bytes());
-                        self.scratch.push(b'-');
-                    }
-                    rec.correlation.write_generated(&mut self.scratch);
-                    let id = std::str::from_utf8(&self.scratch).expect("ids are UTF-8");
-                    write_text(out, id);
-                }
-                MetaColumn::Timestamp => write_timestamp_utc(out, rec.correlation.ts_ns),
+                MetaColumn::CorrelationId => out.extend_from_slice(self.last.id(c)),
+                MetaColumn::Timestamp => out.extend_from_slice(self.last.timestamp(c.ts_ns)),
                 MetaColumn::RequestId => {
-                    if let Some(r) = &rec.correlation.request_id {
+                    if let Some(r) = &c.request_id {
                         write_text(out, r);
                     }
                 }
@@ -394,6 +430,36 @@ mod tests {
         let mut sealed = Vec::new();
         ch.append(&record(&s, &[], 0, 0), Instant::now(), &mut |c| sealed.push(c));
         assert_eq!(ch.open_chunks(), 0);
+    }
+
+    #[test]
+    fn correlation_fields_follow_each_record_when_kept_for_the_next() {
+        let s = stream(vec![MetaColumn::CorrelationId, MetaColumn::Timestamp]);
+        let mut ch = Chunker::new(1 << 20, Duration::from_secs(60));
+        let mut sealed = Vec::new();
+        let shared = record(&s, &[1.0, 1.0], MIDNIGHT, 1);
+        let same = record(&s, &[2.0, 2.0], MIDNIGHT, 1);
+        let mut prefixed = record(&s, &[3.0, 3.0], MIDNIGHT, 1);
+        prefixed.correlation.prefix = Some("Loan 7".into());
+        let mut quoted = record(&s, &[4.0, 4.0], MIDNIGHT, 1);
+        quoted.correlation.prefix = Some("Loan,7".into());
+        let next = record(&s, &[5.0, 5.0], MIDNIGHT + 1_000, 2);
+        for r in [&shared, &same, &prefixed, &quoted, &next, &shared] {
+            ch.append(r, Instant::now(), &mut |c| sealed.push(c));
+        }
+        ch.seal_all(&mut sealed);
+        let id = "00000000-0000-0001-0000-00000000000";
+        assert_eq!(
+            text(&sealed[0]),
+            format!(
+                "1.0,1.0,{id}1,2024-03-01T00:00:00.000000Z\n\
+                 2.0,2.0,{id}1,2024-03-01T00:00:00.000000Z\n\
+                 3.0,3.0,Loan 7-{id}1,2024-03-01T00:00:00.000000Z\n\
+                 4.0,4.0,\"Loan,7-{id}1\",2024-03-01T00:00:00.000000Z\n\
+                 5.0,5.0,{id}2,2024-03-01T00:00:00.000001Z\n\
+                 1.0,1.0,{id}1,2024-03-01T00:00:00.000000Z\n"
+            )
+        );
     }
 
     #[test]
