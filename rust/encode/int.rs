@@ -10,7 +10,7 @@ pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
 
 #[inline]
 pub fn write_bool(out: &mut Vec<u8>, v: bool) {
-    out.extend_from_slice(if v { b"True" } else { b"False" });
+    push_short(out, if v { b"True" } else { b"False" });
 }
 
 #[cfg(test)]
