@@ -4,7 +4,10 @@
 //! strides into memory the caller still owns; the record carries an owner that keeps that
 //! memory alive until the encoder is done. Values that only exist as interpreter objects
 //! (object arrays) arrive already rendered as CSV fields, since reading them needs the GIL.
+//! Arrow data (polars, pyarrow, pandas' `str` columns) arrives as C structures the record owns,
+//! imported on the encoder thread.
 
+use crate::arrow::{ArrowColumn, ArrowInput, ArrowInputError};
 use crate::encode::DateUnit;
 use crate::schema::ColumnType;
 
@@ -112,10 +115,33 @@ impl Rendered {
     }
 }
 
+/// A column of Arrow data the record owns: column `column` of its `input`-th `ArrowInput`,
+/// resolved to the imported column by `Batch::import_arrow` on the encoder thread.
+#[derive(Clone, Copy, Debug)]
+pub struct ArrowField {
+    pub input: usize,
+    pub column: usize,
+    /// From the schema, read on the scoring thread; `None` for Arrow's null type.
+    pub ty: Option<ColumnType>,
+    /// Null until imported; then the column inside the input, which the record keeps.
+    pub values: *const ArrowColumn,
+}
+
+impl ArrowField {
+    pub fn new(input: usize, column: usize, ty: Option<ColumnType>) -> ArrowField {
+        ArrowField { input, column, ty, values: std::ptr::null() }
+    }
+}
+
+/// What a value of an Arrow column is counted as in the queue's byte budget: its buffers are
+/// the producer's, held by reference, and their size is known only once imported.
+pub const ARROW_VALUE_BYTES: usize = 8;
+
 #[derive(Clone, Debug)]
 pub enum Column {
     View(View),
     Rendered(Rendered),
+    Arrow(ArrowField),
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +173,7 @@ impl Batch {
                 .map(|c| match c {
                     Column::View(v) => rows * v.kind.item_size(),
                     Column::Rendered(r) => r.bytes.len() + r.ends.len() * std::mem::size_of::<usize>(),
+                    Column::Arrow(_) => rows * ARROW_VALUE_BYTES,
                 })
                 .sum(),
         }
@@ -162,6 +189,7 @@ impl Batch {
             Batch::Columns { columns, .. } => match &columns[j] {
                 Column::View(v) => Some(v.kind.column_type()),
                 Column::Rendered(r) => r.ty,
+                Column::Arrow(a) => a.ty,
             },
         }
     }
@@ -170,6 +198,38 @@ impl Batch {
         match self {
             Batch::Block { cols, .. } => *cols,
             Batch::Columns { columns, .. } => columns.len(),
+        }
+    }
+
+    /// Imports the Arrow inputs this batch's Arrow columns refer to and points each column at
+    /// its values. Runs on the encoder thread; `inputs` must stay where they are (they may
+    /// move, not change) until the batch is written. An error when an input fails to import
+    /// or holds another number of rows than the call announced: the record cannot be written.
+    pub fn import_arrow(&mut self, inputs: &mut [ArrowInput]) -> Result<(), ArrowInputError> {
+        let Batch::Columns { rows, columns } = self else { return Ok(()) };
+        for (i, input) in inputs.iter_mut().enumerate() {
+            let imported = input.import()?;
+            if imported.rows() != *rows {
+                return Err(ArrowInputError::Invalid(format!(
+                    "the data has {} rows, {} when collect() took it",
+                    imported.rows(),
+                    rows
+                )));
+            }
+            for column in columns.iter_mut() {
+                if let Column::Arrow(field) = column {
+                    if field.input == i {
+                        let values = imported.columns().get(field.column).ok_or_else(|| {
+                            ArrowInputError::Invalid(format!("the data has no column {}", field.column))
+                        })?;
+                        field.values = values;
+                    }
+                }
+            }
+        }
+        match columns.iter().find(|c| matches!(c, Column::Arrow(f) if f.values.is_null())) {
+            Some(_) => Err(ArrowInputError::Invalid("a column refers to Arrow data the record does not hold".into())),
+            None => Ok(()),
         }
     }
 
@@ -198,6 +258,68 @@ mod tests {
         assert_eq!(Kind::UtcDateTime(DateUnit::Second).column_type(), ColumnType::TimestampUtc);
         assert_eq!(Kind::DateTime(DateUnit::Nano).column_type(), ColumnType::Timestamp);
         assert_eq!(Kind::Unicode(3).column_type(), ColumnType::String);
+    }
+
+    fn arrow_input(columns: Vec<(&str, arrow_array::ArrayRef)>) -> ArrowInput {
+        use arrow_array::ffi::{to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
+        let table = arrow_array::StructArray::from(arrow_array::RecordBatch::try_from_iter(columns).unwrap());
+        let (mut array, mut schema) = to_ffi(&arrow_array::Array::to_data(&table)).unwrap();
+        unsafe {
+            ArrowInput::take_array(
+                (&mut array as *mut FFI_ArrowArray).cast(),
+                (&mut schema as *mut FFI_ArrowSchema).cast(),
+            )
+        }
+        .unwrap()
+    }
+
+    #[test]
+    fn arrow_columns_point_into_their_imported_inputs() {
+        use std::sync::Arc;
+        let mut inputs = vec![
+            arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]),
+            arrow_input(vec![
+                ("s", Arc::new(arrow_array::StringArray::from(vec![Some("x,y"), None])) as _),
+                ("t", Arc::new(arrow_array::Float64Array::from(vec![0.5, 1.0])) as _),
+            ]),
+        ];
+        let cells = [10i64, 20];
+        let view = View { ptr: cells.as_ptr().cast(), kind: Kind::I64, row_stride: 8, col_stride: 0 };
+        // Columns in another order than their inputs', beside a numpy view.
+        let columns = vec![
+            Column::Arrow(ArrowField::new(1, 1, Some(ColumnType::Float64))),
+            Column::View(view),
+            Column::Arrow(ArrowField::new(0, 0, Some(ColumnType::Int64))),
+            Column::Arrow(ArrowField::new(1, 0, Some(ColumnType::String))),
+        ];
+        let mut batch = Batch::Columns { rows: 2, columns };
+        assert_eq!(batch.column_type(0), Some(ColumnType::Float64));
+        assert_eq!(batch.nbytes(), 2 * 8 * 4);
+        batch.import_arrow(&mut inputs).unwrap();
+        // The inputs move (as they do to be released); the columns they hold do not.
+        let moved = std::mem::take(&mut inputs);
+        let rows: Vec<String> = (0..2)
+            .map(|r| {
+                let mut out = Vec::new();
+                unsafe { crate::encode::batch::write_row(&mut out, &batch, r) };
+                String::from_utf8(out).unwrap()
+            })
+            .collect();
+        assert_eq!(rows, ["0.5,10,1,\"x,y\"", "1.0,20,2,"]);
+        drop(moved);
+    }
+
+    #[test]
+    fn arrow_inputs_that_disagree_with_the_batch_are_errors() {
+        use std::sync::Arc;
+        let two = || arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]);
+        let field = |input, column| Column::Arrow(ArrowField::new(input, column, Some(ColumnType::Int64)));
+        let mut three_rows = Batch::Columns { rows: 3, columns: vec![field(0, 0)] };
+        assert!(three_rows.import_arrow(&mut [two()]).unwrap_err().to_string().contains("2 rows, 3 when"));
+        let mut no_column = Batch::Columns { rows: 2, columns: vec![field(0, 1)] };
+        assert!(no_column.import_arrow(&mut [two()]).is_err());
+        let mut no_input = Batch::Columns { rows: 2, columns: vec![field(1, 0)] };
+        assert!(no_input.import_arrow(&mut [two()]).is_err());
     }
 
     #[test]

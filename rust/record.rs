@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::arrow::ArrowInput;
 use crate::batch::Batch;
 use crate::stream::StreamConfig;
 
@@ -45,17 +46,33 @@ impl Correlation {
 }
 
 /// `O` keeps the batch's memory alive (a reference to the caller's array); the encoder hands
-/// it back untouched so that it is released where that is safe.
+/// it back untouched so that it is released where that is safe. `arrow` holds the Arrow data
+/// the batch's Arrow columns refer to; it goes back the same way (a producer may take the GIL
+/// to free its buffers).
 pub struct Record<O> {
     pub stream: Arc<StreamConfig>,
     pub correlation: Correlation,
     pub batch: Batch,
     pub owner: Option<O>,
+    pub arrow: Vec<ArrowInput>,
+}
+
+/// What a record kept alive, handed back once the encoder is done with it, to be dropped where
+/// that is safe (attached to the interpreter, in the Python build).
+pub struct Released<O> {
+    pub owner: Option<O>,
+    pub arrow: Vec<ArrowInput>,
 }
 
 impl<O> Record<O> {
     pub fn rows(&self) -> usize {
         self.batch.rows()
+    }
+
+    /// Takes what the record keeps alive; `None` when it keeps nothing.
+    pub fn release(&mut self) -> Option<Released<O>> {
+        let (owner, arrow) = (self.owner.take(), std::mem::take(&mut self.arrow));
+        (owner.is_some() || !arrow.is_empty()).then_some(Released { owner, arrow })
     }
 }
 

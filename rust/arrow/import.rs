@@ -116,22 +116,32 @@ impl ArrowInput {
         }
     }
 
+    /// The schema, without pulling any batch: cheap enough for the scoring thread, where the
+    /// columns' names and types are checked before a call is accepted.
+    pub fn schema(&mut self) -> Result<&FFI_ArrowSchema, ArrowInputError> {
+        if self.schema.is_none() {
+            let stream = self.stream.as_mut().ok_or(ArrowInputError::Released)?;
+            let get_schema =
+                stream.get_schema.ok_or_else(|| ArrowInputError::Invalid("the stream has no callbacks".into()))?;
+            let mut schema = FFI_ArrowSchema::empty();
+            // SAFETY: a live stream and an empty schema for it to fill.
+            let code = unsafe { get_schema(stream, &mut schema) };
+            if code != 0 {
+                return Err(stream.error("get_schema", code));
+            }
+            self.schema = Some(schema);
+        }
+        Ok(self.schema.as_ref().expect("set above"))
+    }
+
     /// Pulls the schema and every batch out of the stream, without importing them.
     fn drain(&mut self) -> Result<(), ArrowInputError> {
         if self.drained {
             return Ok(());
         }
+        self.schema()?;
         let stream = self.stream.as_mut().ok_or(ArrowInputError::Released)?;
-        let (Some(get_schema), Some(get_next)) = (stream.get_schema, stream.get_next) else {
-            return Err(ArrowInputError::Invalid("the stream has no callbacks".into()));
-        };
-        let mut schema = FFI_ArrowSchema::empty();
-        // SAFETY: a live stream and an empty schema for it to fill.
-        let code = unsafe { get_schema(stream, &mut schema) };
-        if code != 0 {
-            return Err(stream.error("get_schema", code));
-        }
-        self.schema = Some(schema);
+        let get_next = stream.get_next.ok_or_else(|| ArrowInputError::Invalid("the stream has no callbacks".into()))?;
         loop {
             let mut array = FFI_ArrowArray::empty();
             // SAFETY: as above; a released array back means the end of the stream.
