@@ -144,12 +144,15 @@ pub enum Column {
     Arrow(ArrowField),
 }
 
-#[derive(Clone, Debug)]
 pub enum Batch {
     /// A 2-D array of one kind: the common case, without per-column allocation.
     Block { view: View, rows: usize, cols: usize },
     /// Heterogeneous columns (data frames, object arrays), all `rows` long.
     Columns { rows: usize, columns: Vec<Column> },
+    /// Columns some of which read Arrow data, taken from its producer on the scoring thread and
+    /// held here (`inputs`) until the encoder imports it. A variant of its own (and a boxed
+    /// slice) so that a batch, moved through the ring on every call, stays the size it was.
+    Arrow { rows: usize, columns: Vec<Column>, inputs: Box<[ArrowInput]> },
 }
 
 // SAFETY: the raw pointers address memory that the record's owner keeps alive and that no one
@@ -159,7 +162,7 @@ unsafe impl Send for Batch {}
 impl Batch {
     pub fn rows(&self) -> usize {
         match self {
-            Batch::Block { rows, .. } | Batch::Columns { rows, .. } => *rows,
+            Batch::Block { rows, .. } | Batch::Columns { rows, .. } | Batch::Arrow { rows, .. } => *rows,
         }
     }
 
@@ -168,7 +171,7 @@ impl Batch {
     pub fn nbytes(&self) -> usize {
         match self {
             Batch::Block { view, rows, cols } => rows * cols * view.kind.item_size(),
-            Batch::Columns { rows, columns } => columns
+            Batch::Columns { rows, columns } | Batch::Arrow { rows, columns, .. } => columns
                 .iter()
                 .map(|c| match c {
                     Column::View(v) => rows * v.kind.item_size(),
@@ -185,8 +188,8 @@ impl Batch {
     pub fn column_type(&self, j: usize) -> Option<ColumnType> {
         match self {
             Batch::Block { view, .. } => Some(view.kind.column_type()),
-            Batch::Columns { .. } if j == usize::MAX => None,
-            Batch::Columns { columns, .. } => match &columns[j] {
+            Batch::Columns { .. } | Batch::Arrow { .. } if j == usize::MAX => None,
+            Batch::Columns { columns, .. } | Batch::Arrow { columns, .. } => match &columns[j] {
                 Column::View(v) => Some(v.kind.column_type()),
                 Column::Rendered(r) => r.ty,
                 Column::Arrow(a) => a.ty,
@@ -197,16 +200,15 @@ impl Batch {
     pub fn cols(&self) -> usize {
         match self {
             Batch::Block { cols, .. } => *cols,
-            Batch::Columns { columns, .. } => columns.len(),
+            Batch::Columns { columns, .. } | Batch::Arrow { columns, .. } => columns.len(),
         }
     }
 
-    /// Imports the Arrow inputs this batch's Arrow columns refer to and points each column at
-    /// its values. Runs on the encoder thread; `inputs` must stay where they are (they may
-    /// move, not change) until the batch is written. An error when an input fails to import
-    /// or holds another number of rows than the call announced: the record cannot be written.
-    pub fn import_arrow(&mut self, inputs: &mut [ArrowInput]) -> Result<(), ArrowInputError> {
-        let Batch::Columns { rows, columns } = self else { return Ok(()) };
+    /// Imports the Arrow inputs this batch holds and points each Arrow column at its values.
+    /// Runs on the encoder thread. An error when an input fails to import or holds another
+    /// number of rows than the call announced: the batch cannot be written.
+    pub fn import_arrow(&mut self) -> Result<(), ArrowInputError> {
+        let Batch::Arrow { rows, columns, inputs } = self else { return Ok(()) };
         for (i, input) in inputs.iter_mut().enumerate() {
             let imported = input.import()?;
             if imported.rows() != *rows {
@@ -233,6 +235,22 @@ impl Batch {
         }
     }
 
+    /// The Arrow data the batch holds, to be released where that is safe; its Arrow columns
+    /// cannot be written after this.
+    pub fn take_arrow(&mut self) -> Vec<ArrowInput> {
+        match self {
+            Batch::Arrow { columns, inputs, .. } => {
+                for column in columns.iter_mut() {
+                    if let Column::Arrow(field) = column {
+                        field.values = std::ptr::null();
+                    }
+                }
+                std::mem::take(inputs).into_vec()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// A block over a slice the caller keeps alive: rows × cols, C order.
     pub fn from_slice<T>(values: &[T], kind: Kind, rows: usize, cols: usize) -> Batch {
         assert_eq!(values.len(), rows * cols);
@@ -249,6 +267,13 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_no_larger_than_a_block() {
+        // Every record moves through the ring; Arrow batches must not make them all larger.
+        let block = std::mem::size_of::<View>() + 2 * std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Batch>(), block);
+    }
 
     #[test]
     fn column_types_of_kinds() {
@@ -276,7 +301,7 @@ mod tests {
     #[test]
     fn arrow_columns_point_into_their_imported_inputs() {
         use std::sync::Arc;
-        let mut inputs = vec![
+        let inputs = vec![
             arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]),
             arrow_input(vec![
                 ("s", Arc::new(arrow_array::StringArray::from(vec![Some("x,y"), None])) as _),
@@ -292,12 +317,10 @@ mod tests {
             Column::Arrow(ArrowField::new(0, 0, Some(ColumnType::Int64))),
             Column::Arrow(ArrowField::new(1, 0, Some(ColumnType::String))),
         ];
-        let mut batch = Batch::Columns { rows: 2, columns };
+        let mut batch = Batch::Arrow { rows: 2, columns, inputs: inputs.into() };
         assert_eq!(batch.column_type(0), Some(ColumnType::Float64));
         assert_eq!(batch.nbytes(), 2 * 8 * 4);
-        batch.import_arrow(&mut inputs).unwrap();
-        // The inputs move (as they do to be released); the columns they hold do not.
-        let moved = std::mem::take(&mut inputs);
+        batch.import_arrow().unwrap();
         let rows: Vec<String> = (0..2)
             .map(|r| {
                 let mut out = Vec::new();
@@ -306,7 +329,8 @@ mod tests {
             })
             .collect();
         assert_eq!(rows, ["0.5,10,1,\"x,y\"", "1.0,20,2,"]);
-        drop(moved);
+        assert_eq!(batch.take_arrow().len(), 2);
+        assert!(batch.take_arrow().is_empty());
     }
 
     #[test]
@@ -314,12 +338,11 @@ mod tests {
         use std::sync::Arc;
         let two = || arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]);
         let field = |input, column| Column::Arrow(ArrowField::new(input, column, Some(ColumnType::Int64)));
-        let mut three_rows = Batch::Columns { rows: 3, columns: vec![field(0, 0)] };
-        assert!(three_rows.import_arrow(&mut [two()]).unwrap_err().to_string().contains("2 rows, 3 when"));
-        let mut no_column = Batch::Columns { rows: 2, columns: vec![field(0, 1)] };
-        assert!(no_column.import_arrow(&mut [two()]).is_err());
-        let mut no_input = Batch::Columns { rows: 2, columns: vec![field(1, 0)] };
-        assert!(no_input.import_arrow(&mut [two()]).is_err());
+        let batch = |rows, column| Batch::Arrow { rows, columns: vec![column], inputs: vec![two()].into() };
+        let err = batch(3, field(0, 0)).import_arrow().unwrap_err();
+        assert!(err.to_string().contains("2 rows, 3 when"), "{err}");
+        assert!(batch(2, field(0, 1)).import_arrow().is_err());
+        assert!(batch(2, field(1, 0)).import_arrow().is_err());
     }
 
     #[test]

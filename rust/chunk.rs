@@ -209,7 +209,6 @@ mod tests {
             correlation: Correlation { nonce: 1, counter, ts_ns, prefix: None, request_id: None },
             batch: Batch::from_slice(values, Kind::F64, values.len() / 2, 2),
             owner: None,
-            arrow: Vec::new(),
         }
     }
 

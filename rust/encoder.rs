@@ -150,7 +150,7 @@ impl<O> Encoder<O> {
                 Some(Message::Record(mut rec)) => {
                     let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
                     self.current = Some((rows, bytes));
-                    match rec.batch.import_arrow(&mut rec.arrow) {
+                    match rec.batch.import_arrow() {
                         Ok(()) => {
                             self.chunker.append(&rec, now, &mut self.sealed);
                             Stats::add(&self.stats.rows_encoded, rows);

@@ -15,7 +15,6 @@ use crossbeam_channel::{bounded, Receiver};
 use crossbeam_queue::SegQueue;
 use parking_lot::{Mutex, RwLock};
 
-use crate::arrow::ArrowInput;
 use crate::batch::Batch;
 use crate::chunk::Chunker;
 use crate::clock::Clock;
@@ -64,14 +63,12 @@ impl Default for Config {
     }
 }
 
-/// A `collect()` call's data, converted: the batch, what keeps its memory alive (an owner, and
-/// the Arrow data its Arrow columns refer to), and the column names it carries (a frame's
-/// labels), if any.
+/// A `collect()` call's data, converted: the batch, what keeps its memory alive, and the
+/// column names it carries (a frame's labels), if any.
 pub struct Input<O> {
     pub batch: Batch,
     pub owner: Option<O>,
     pub labels: Option<Vec<String>>,
-    pub arrow: Vec<ArrowInput>,
 }
 
 pub struct Pipeline<O: Send + 'static> {
@@ -187,12 +184,12 @@ impl<O: Send + 'static> Pipeline<O> {
                 return Ok(None);
             }
         }
-        let Input { batch, owner, labels, arrow } = convert(stream.ncols())?;
+        let Input { batch, owner, labels } = convert(stream.ncols())?;
         stream.accept(batch.rows(), batch.cols(), labels, |j| batch.column_type(j))?;
         if batch.rows() == 0 {
             return Ok(None);
         }
-        Ok(Some(Record { stream: stream.clone(), correlation: corr.clone(), batch, owner, arrow }))
+        Ok(Some(Record { stream: stream.clone(), correlation: corr.clone(), batch, owner }))
     }
 
     /// From now on, records offered to this pipeline after it closed go to `next`: threads
@@ -360,7 +357,6 @@ mod tests {
             correlation: p.correlation(None, None),
             batch: Batch::from_slice(&values, Kind::F64, values.len(), 1),
             owner: Some(values),
-            arrow: Vec::new(),
         }
     }
 
@@ -384,6 +380,7 @@ mod tests {
         rows: usize,
         batches: Vec<Result<Vec<f64>, &str>>,
     ) -> Record<Arc<Vec<f64>>> {
+        use crate::arrow::ArrowInput;
         use arrow_array::ffi_stream::FFI_ArrowArrayStream;
         use arrow_array::{ArrayRef, Float64Array, RecordBatch, RecordBatchIterator};
         use arrow_schema::{ArrowError, DataType, Field, Schema};
@@ -404,9 +401,8 @@ mod tests {
         Record {
             stream: s.clone(),
             correlation: p.correlation(None, None),
-            batch: Batch::Columns { rows, columns: vec![column] },
+            batch: Batch::Arrow { rows, columns: vec![column], inputs: vec![input].into() },
             owner: None,
-            arrow: vec![input],
         }
     }
 
@@ -560,7 +556,6 @@ mod tests {
             correlation: p.correlation(None, None),
             batch: Batch::Columns { rows: 1, columns: vec![crate::batch::Column::Rendered(Default::default())] },
             owner: None,
-            arrow: Vec::new(),
         };
         p.submit(bad, None).ok().unwrap();
         p.submit(record(&p, &s, vec![1.0, 2.0]), None).ok().unwrap();
@@ -583,7 +578,6 @@ mod tests {
             batch: Batch::from_slice(&values, Kind::F64, rows, cols),
             owner: Some(values),
             labels: labels.map(|l| l.into_iter().map(String::from).collect()),
-            arrow: Vec::new(),
         })
     }
 

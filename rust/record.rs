@@ -46,15 +46,13 @@ impl Correlation {
 }
 
 /// `O` keeps the batch's memory alive (a reference to the caller's array); the encoder hands
-/// it back untouched so that it is released where that is safe. `arrow` holds the Arrow data
-/// the batch's Arrow columns refer to; it goes back the same way (a producer may take the GIL
-/// to free its buffers).
+/// it back untouched so that it is released where that is safe, with the Arrow data the batch
+/// holds (a producer may take the GIL to free its buffers).
 pub struct Record<O> {
     pub stream: Arc<StreamConfig>,
     pub correlation: Correlation,
     pub batch: Batch,
     pub owner: Option<O>,
-    pub arrow: Vec<ArrowInput>,
 }
 
 /// What a record kept alive, handed back once the encoder is done with it, to be dropped where
@@ -71,7 +69,7 @@ impl<O> Record<O> {
 
     /// Takes what the record keeps alive; `None` when it keeps nothing.
     pub fn release(&mut self) -> Option<Released<O>> {
-        let (owner, arrow) = (self.owner.take(), std::mem::take(&mut self.arrow));
+        let (owner, arrow) = (self.owner.take(), self.batch.take_arrow());
         (owner.is_some() || !arrow.is_empty()).then_some(Released { owner, arrow })
     }
 }

@@ -17,7 +17,7 @@ pub unsafe fn write_row(out: &mut Vec<u8>, batch: &Batch, row: usize) {
         Batch::Block { view, cols, .. } => {
             write_block_row(out, view, *cols, view.ptr.offset(row as isize * view.row_stride))
         }
-        Batch::Columns { columns, .. } => {
+        Batch::Columns { columns, .. } | Batch::Arrow { columns, .. } => {
             for (j, column) in columns.iter().enumerate() {
                 if j > 0 {
                     out.push(b',');
