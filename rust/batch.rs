@@ -235,8 +235,8 @@ impl Batch {
         }
     }
 
-    /// The Arrow data the batch holds, to be released where that is safe; its Arrow columns
-    /// cannot be written after this.
+    /// The Arrow data the batch holds, to be released where that is safe (what the encoder
+    /// made from it is freed here); its Arrow columns cannot be written after this.
     pub fn take_arrow(&mut self) -> Vec<ArrowInput> {
         match self {
             Batch::Arrow { columns, inputs, .. } => {
@@ -245,7 +245,9 @@ impl Batch {
                         field.values = std::ptr::null();
                     }
                 }
-                std::mem::take(inputs).into_vec()
+                let mut inputs = std::mem::take(inputs).into_vec();
+                inputs.iter_mut().for_each(ArrowInput::forget_rows);
+                inputs
             }
             _ => Vec::new(),
         }

@@ -246,6 +246,13 @@ impl ArrowInput {
 }
 
 impl ArrowInput {
+    /// Frees what `import` made to write the data (its columns' chunks and plans), keeping the
+    /// imported arrays, which hold the producer's memory: callable on the encoder thread once
+    /// the rows are written, so that the scoring thread that releases the input frees less.
+    pub fn forget_rows(&mut self) {
+        self.rows = None;
+    }
+
     /// The values of a single text column (no table), imported and validated where this runs:
     /// for small inputs read on the scoring thread, such as pandas' column labels. `None` when
     /// the input is not one text column. A missing value is `None`.
