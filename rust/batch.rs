@@ -246,7 +246,7 @@ impl Batch {
                     }
                 }
                 let mut inputs = std::mem::take(inputs).into_vec();
-                inputs.iter_mut().for_each(ArrowInput::forget_rows);
+                inputs.iter_mut().for_each(ArrowInput::forget_imported);
                 inputs
             }
             _ => Vec::new(),

@@ -59,12 +59,52 @@ impl Drop for RawStream {
     }
 }
 
+/// The C data interface's `ArrowArray`, to give arrow-rs a copy that does not own the
+/// producer's memory (its fields are private in arrow-rs).
+#[repr(C)]
+struct RawArray {
+    length: i64,
+    null_count: i64,
+    offset: i64,
+    n_buffers: i64,
+    n_children: i64,
+    buffers: *mut *const c_void,
+    children: *mut *mut RawArray,
+    dictionary: *mut RawArray,
+    release: Option<unsafe extern "C" fn(*mut RawArray)>,
+    private_data: *mut c_void,
+}
+
+unsafe extern "C" fn release_nothing(array: *mut RawArray) {
+    // SAFETY: called by arrow-rs on its own copy, once; marks it released as the interface asks.
+    unsafe { (*array).release = None };
+}
+
+/// A copy of `array` for arrow-rs to import: the same buffers, but releasing it does nothing.
+/// The producer's memory stays owned by `array`, so that what arrow-rs builds can be dropped on
+/// the encoder thread while the producer's release runs where that is safe.
+///
+/// # Safety
+/// `array` must stay alive (and unreleased) as long as anything imported from the copy.
+unsafe fn borrowed(array: &FFI_ArrowArray) -> FFI_ArrowArray {
+    // SAFETY: `FFI_ArrowArray` is the C struct, `#[repr(C)]` with these fields in this order;
+    // only the copy's top-level release is replaced (arrow-rs releases children through it).
+    unsafe {
+        let mut copy = std::ptr::read(array);
+        (*(&mut copy as *mut FFI_ArrowArray).cast::<RawArray>()).release = Some(release_nothing);
+        copy
+    }
+}
+
 /// Arrow data taken from a producer: a stream, or one array with its schema.
 pub struct ArrowInput {
     // Declared in drop order: what was made from the batches, then the batches, then the schema
     // and the stream that produced them.
     rows: Option<ArrowRows>,
+    /// Imported from borrowed copies of `kept`, which own the memory.
     imported: Vec<ArrayRef>,
+    /// The producer's batches that were imported.
+    kept: Vec<FFI_ArrowArray>,
     /// Batches not yet imported, last first.
     arrays: Vec<FFI_ArrowArray>,
     schema: Option<FFI_ArrowSchema>,
@@ -108,6 +148,7 @@ impl ArrowInput {
         ArrowInput {
             rows: None,
             imported: Vec::new(),
+            kept: Vec::new(),
             arrays: Vec::new(),
             schema: None,
             data_type: None,
@@ -213,9 +254,10 @@ impl ArrowInput {
                     )));
                 }
                 // SAFETY: the array came from the producer with this schema. It is validated
-                // below before any value is read.
-                let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }
-                    .map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+                // below before any value is read; `kept` owns it longer than anything imported.
+                let data = unsafe { from_ffi_and_data_type(borrowed(&array), data_type.clone()) };
+                self.kept.push(array);
+                let data = data.map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
                 let array = make_array(data);
                 self.imported.push(array.clone());
                 array.to_data().validate_full().map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
@@ -246,11 +288,12 @@ impl ArrowInput {
 }
 
 impl ArrowInput {
-    /// Frees what `import` made to write the data (its columns' chunks and plans), keeping the
-    /// imported arrays, which hold the producer's memory: callable on the encoder thread once
-    /// the rows are written, so that the scoring thread that releases the input frees less.
-    pub fn forget_rows(&mut self) {
+    /// Frees what `import` made (the columns to write and arrow-rs's arrays), keeping the
+    /// producer's C structures, whose release may need the GIL: for the encoder thread once
+    /// the rows are written, so that the thread that releases the input has less to free.
+    pub fn forget_imported(&mut self) {
         self.rows = None;
+        self.imported = Vec::new();
     }
 
     /// The values of a single text column (no table), imported and validated where this runs:
@@ -444,6 +487,22 @@ mod tests {
         let err = input.rows().unwrap_err();
         assert!(matches!(&err, ArrowInputError::Producer(m) if m.contains("disk on fire")), "{err}");
         assert!(unsafe { ArrowInput::take_stream(std::ptr::null_mut()) }.is_err());
+    }
+
+    /// What arrow-rs built is freed by `forget_imported` (on the encoder thread); the producer's
+    /// memory only when the input is dropped (where the GIL is held).
+    #[test]
+    fn the_producers_memory_outlives_what_was_imported() {
+        let values = Int64Array::from(vec![1, 2, 3]);
+        let buffer = values.values().inner().clone();
+        let before = buffer.strong_count();
+        let mut input = take(&values.to_data());
+        drop(values);
+        assert_eq!(write_all(input.import().unwrap()), ["1", "2", "3"]);
+        input.forget_imported();
+        assert!(buffer.strong_count() >= before, "the producer still holds its buffer");
+        drop(input);
+        assert_eq!(buffer.strong_count(), before - 1, "released with the input, once");
     }
 
     /// The producer's memory is released when the input is dropped, not before and not twice.
