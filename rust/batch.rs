@@ -4,7 +4,10 @@
 //! strides into memory the caller still owns; the record carries an owner that keeps that
 //! memory alive until the encoder is done. Values that only exist as interpreter objects
 //! (object arrays) arrive already rendered as CSV fields, since reading them needs the GIL.
+//! Arrow data (polars, pyarrow, pandas' `str` columns) arrives as C structures the record owns,
+//! imported on the encoder thread.
 
+use crate::arrow::{ArrowColumn, ArrowInput, ArrowInputError};
 use crate::encode::DateUnit;
 use crate::schema::ColumnType;
 
@@ -112,18 +115,44 @@ impl Rendered {
     }
 }
 
+/// A column of Arrow data the record owns: column `column` of its `input`-th `ArrowInput`,
+/// resolved to the imported column by `Batch::import_arrow` on the encoder thread.
+#[derive(Clone, Copy, Debug)]
+pub struct ArrowField {
+    pub input: usize,
+    pub column: usize,
+    /// From the schema, read on the scoring thread; `None` for Arrow's null type.
+    pub ty: Option<ColumnType>,
+    /// Null until imported; then the column inside the input, which the record keeps.
+    pub values: *const ArrowColumn,
+}
+
+impl ArrowField {
+    pub fn new(input: usize, column: usize, ty: Option<ColumnType>) -> ArrowField {
+        ArrowField { input, column, ty, values: std::ptr::null() }
+    }
+}
+
+/// What a value of an Arrow column is counted as in the queue's byte budget: its buffers are
+/// the producer's, held by reference, and their size is known only once imported.
+pub const ARROW_VALUE_BYTES: usize = 8;
+
 #[derive(Clone, Debug)]
 pub enum Column {
     View(View),
     Rendered(Rendered),
+    Arrow(ArrowField),
 }
 
-#[derive(Clone, Debug)]
 pub enum Batch {
     /// A 2-D array of one kind: the common case, without per-column allocation.
     Block { view: View, rows: usize, cols: usize },
     /// Heterogeneous columns (data frames, object arrays), all `rows` long.
     Columns { rows: usize, columns: Vec<Column> },
+    /// Columns some of which read Arrow data, taken from its producer on the scoring thread and
+    /// held here (`inputs`) until the encoder imports it. A variant of its own (and a boxed
+    /// slice) so that a batch, moved through the ring on every call, stays the size it was.
+    Arrow { rows: usize, columns: Vec<Column>, inputs: Box<[ArrowInput]> },
 }
 
 // SAFETY: the raw pointers address memory that the record's owner keeps alive and that no one
@@ -133,7 +162,7 @@ unsafe impl Send for Batch {}
 impl Batch {
     pub fn rows(&self) -> usize {
         match self {
-            Batch::Block { rows, .. } | Batch::Columns { rows, .. } => *rows,
+            Batch::Block { rows, .. } | Batch::Columns { rows, .. } | Batch::Arrow { rows, .. } => *rows,
         }
     }
 
@@ -142,11 +171,12 @@ impl Batch {
     pub fn nbytes(&self) -> usize {
         match self {
             Batch::Block { view, rows, cols } => rows * cols * view.kind.item_size(),
-            Batch::Columns { rows, columns } => columns
+            Batch::Columns { rows, columns } | Batch::Arrow { rows, columns, .. } => columns
                 .iter()
                 .map(|c| match c {
                     Column::View(v) => rows * v.kind.item_size(),
                     Column::Rendered(r) => r.bytes.len() + r.ends.len() * std::mem::size_of::<usize>(),
+                    Column::Arrow(_) => rows * ARROW_VALUE_BYTES,
                 })
                 .sum(),
         }
@@ -158,10 +188,11 @@ impl Batch {
     pub fn column_type(&self, j: usize) -> Option<ColumnType> {
         match self {
             Batch::Block { view, .. } => Some(view.kind.column_type()),
-            Batch::Columns { .. } if j == usize::MAX => None,
-            Batch::Columns { columns, .. } => match &columns[j] {
+            Batch::Columns { .. } | Batch::Arrow { .. } if j == usize::MAX => None,
+            Batch::Columns { columns, .. } | Batch::Arrow { columns, .. } => match &columns[j] {
                 Column::View(v) => Some(v.kind.column_type()),
                 Column::Rendered(r) => r.ty,
+                Column::Arrow(a) => a.ty,
             },
         }
     }
@@ -169,7 +200,56 @@ impl Batch {
     pub fn cols(&self) -> usize {
         match self {
             Batch::Block { cols, .. } => *cols,
-            Batch::Columns { columns, .. } => columns.len(),
+            Batch::Columns { columns, .. } | Batch::Arrow { columns, .. } => columns.len(),
+        }
+    }
+
+    /// Imports the Arrow inputs this batch holds and points each Arrow column at its values.
+    /// Runs on the encoder thread. An error when an input fails to import or holds another
+    /// number of rows than the call announced: the batch cannot be written.
+    pub fn import_arrow(&mut self) -> Result<(), ArrowInputError> {
+        let Batch::Arrow { rows, columns, inputs } = self else { return Ok(()) };
+        for (i, input) in inputs.iter_mut().enumerate() {
+            let imported = input.import()?;
+            if imported.rows() != *rows {
+                return Err(ArrowInputError::Invalid(format!(
+                    "the data has {} rows, {} when collect() took it",
+                    imported.rows(),
+                    rows
+                )));
+            }
+            for column in columns.iter_mut() {
+                if let Column::Arrow(field) = column {
+                    if field.input == i {
+                        let values = imported.columns().get(field.column).ok_or_else(|| {
+                            ArrowInputError::Invalid(format!("the data has no column {}", field.column))
+                        })?;
+                        field.values = values;
+                    }
+                }
+            }
+        }
+        match columns.iter().find(|c| matches!(c, Column::Arrow(f) if f.values.is_null())) {
+            Some(_) => Err(ArrowInputError::Invalid("a column refers to Arrow data the record does not hold".into())),
+            None => Ok(()),
+        }
+    }
+
+    /// The Arrow data the batch holds, to be released where that is safe (what the encoder
+    /// made from it is freed here); its Arrow columns cannot be written after this.
+    pub fn take_arrow(&mut self) -> Vec<ArrowInput> {
+        match self {
+            Batch::Arrow { columns, inputs, .. } => {
+                for column in columns.iter_mut() {
+                    if let Column::Arrow(field) = column {
+                        field.values = std::ptr::null();
+                    }
+                }
+                let mut inputs = std::mem::take(inputs).into_vec();
+                inputs.iter_mut().for_each(ArrowInput::forget_imported);
+                inputs
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -191,6 +271,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_batch_is_no_larger_than_a_block() {
+        // Every record moves through the ring; Arrow batches must not make them all larger.
+        let block = std::mem::size_of::<View>() + 2 * std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Batch>(), block);
+    }
+
+    #[test]
     fn column_types_of_kinds() {
         assert_eq!(Kind::U32.column_type(), ColumnType::Int64);
         assert_eq!(Kind::U64.column_type(), ColumnType::UInt64);
@@ -198,6 +285,66 @@ mod tests {
         assert_eq!(Kind::UtcDateTime(DateUnit::Second).column_type(), ColumnType::TimestampUtc);
         assert_eq!(Kind::DateTime(DateUnit::Nano).column_type(), ColumnType::Timestamp);
         assert_eq!(Kind::Unicode(3).column_type(), ColumnType::String);
+    }
+
+    fn arrow_input(columns: Vec<(&str, arrow_array::ArrayRef)>) -> ArrowInput {
+        use arrow_array::ffi::{to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
+        let table = arrow_array::StructArray::from(arrow_array::RecordBatch::try_from_iter(columns).unwrap());
+        let (mut array, mut schema) = to_ffi(&arrow_array::Array::to_data(&table)).unwrap();
+        unsafe {
+            ArrowInput::take_array(
+                (&mut array as *mut FFI_ArrowArray).cast(),
+                (&mut schema as *mut FFI_ArrowSchema).cast(),
+            )
+        }
+        .unwrap()
+    }
+
+    #[test]
+    fn arrow_columns_point_into_their_imported_inputs() {
+        use std::sync::Arc;
+        let inputs = vec![
+            arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]),
+            arrow_input(vec![
+                ("s", Arc::new(arrow_array::StringArray::from(vec![Some("x,y"), None])) as _),
+                ("t", Arc::new(arrow_array::Float64Array::from(vec![0.5, 1.0])) as _),
+            ]),
+        ];
+        let cells = [10i64, 20];
+        let view = View { ptr: cells.as_ptr().cast(), kind: Kind::I64, row_stride: 8, col_stride: 0 };
+        // Columns in another order than their inputs', beside a numpy view.
+        let columns = vec![
+            Column::Arrow(ArrowField::new(1, 1, Some(ColumnType::Float64))),
+            Column::View(view),
+            Column::Arrow(ArrowField::new(0, 0, Some(ColumnType::Int64))),
+            Column::Arrow(ArrowField::new(1, 0, Some(ColumnType::String))),
+        ];
+        let mut batch = Batch::Arrow { rows: 2, columns, inputs: inputs.into() };
+        assert_eq!(batch.column_type(0), Some(ColumnType::Float64));
+        assert_eq!(batch.nbytes(), 2 * 8 * 4);
+        batch.import_arrow().unwrap();
+        let rows: Vec<String> = (0..2)
+            .map(|r| {
+                let mut out = Vec::new();
+                unsafe { crate::encode::batch::write_row(&mut out, &batch, r) };
+                String::from_utf8(out).unwrap()
+            })
+            .collect();
+        assert_eq!(rows, ["0.5,10,1,\"x,y\"", "1.0,20,2,"]);
+        assert_eq!(batch.take_arrow().len(), 2);
+        assert!(batch.take_arrow().is_empty());
+    }
+
+    #[test]
+    fn arrow_inputs_that_disagree_with_the_batch_are_errors() {
+        use std::sync::Arc;
+        let two = || arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]);
+        let field = |input, column| Column::Arrow(ArrowField::new(input, column, Some(ColumnType::Int64)));
+        let batch = |rows, column| Batch::Arrow { rows, columns: vec![column], inputs: vec![two()].into() };
+        let err = batch(3, field(0, 0)).import_arrow().unwrap_err();
+        assert!(err.to_string().contains("2 rows, 3 when"), "{err}");
+        assert!(batch(2, field(0, 1)).import_arrow().is_err());
+        assert!(batch(2, field(1, 0)).import_arrow().is_err());
     }
 
     #[test]

@@ -225,10 +225,11 @@ impl Chunker {
             let open = self.open.remove(&key).expect("the chunk just filled");
             sealed(seal(key, open, spare));
         }
+        self.written = 0;
     }
 
-    /// Rows of the record last given to `append` that are in a chunk: the rest of it were
-    /// not encoded (when encoding failed).
+    /// Rows of the record being appended that are in a chunk: if encoding fails, the rest of
+    /// it were not encoded. Zero outside `append`.
     pub fn written(&self) -> usize {
         self.written
     }
@@ -469,14 +470,12 @@ mod tests {
         let chunk_bytes = 100_000;
         let mut ch = Chunker::new(chunk_bytes, Duration::from_secs(60));
         let mut sealed = Vec::new();
-        let mut written_when_sealed = Vec::new();
         ch.append(&record(&s, &values, 0, 0), Instant::now(), &mut |c| {
             // Still inside append: the chunk comes while later rows wait to be written.
             assert!(c.data.capacity() < chunk_bytes + 200, "sized once, not doubled: {}", c.data.capacity());
-            written_when_sealed.push(c.rows);
             sealed.push(c);
         });
-        assert_eq!(ch.written(), 20_000);
+        assert_eq!(ch.written(), 0, "no record is being appended");
         assert!(sealed.len() >= 3);
         assert_eq!(ch.open_chunks(), 1, "the tail stays open for the next record");
         ch.seal_all(&mut sealed);

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 
 use crate::chunk::{Chunk, Chunker};
 use crate::clock::Clock;
+use crate::record::Released;
 use crate::ring::{ByteBudget, Message, Ring};
 use crate::stats::{Drop, Stats};
 
@@ -70,7 +71,7 @@ pub(crate) struct Encoder<O> {
     pub(crate) ring: Arc<Ring<O>>,
     pub(crate) queue_bytes: Arc<ByteBudget>,
     pub(crate) output: Sender<Output>,
-    pub(crate) released: Arc<SegQueue<O>>,
+    pub(crate) released: Arc<SegQueue<Released<O>>>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) gauges: Arc<Gauges>,
     pub(crate) clock: Clock,
@@ -86,7 +87,7 @@ struct Survivor<O> {
     ring: Arc<Ring<O>>,
     queue_bytes: Arc<ByteBudget>,
     output: Sender<Output>,
-    released: Arc<SegQueue<O>>,
+    released: Arc<SegQueue<Released<O>>>,
     stats: Arc<Stats>,
 }
 
@@ -97,8 +98,8 @@ impl<O> Survivor<O> {
                 Some(Message::Record(mut rec)) => {
                     self.stats.dropped(Drop::Encoder, rec.rows());
                     self.queue_bytes.release(rec.batch.nbytes());
-                    if let Some(owner) = rec.owner.take() {
-                        self.released.push(owner);
+                    if let Some(kept) = rec.release() {
+                        self.released.push(kept);
                     }
                 }
                 Some(Message::Flush(ticket)) => {
@@ -158,13 +159,23 @@ impl<O> Encoder<O> {
                 Some(Message::Record(mut rec)) => {
                     let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
                     self.current = Some((rows, bytes));
-                    let (output, stats) = (&self.output, &self.stats);
-                    self.chunker.append(&rec, now, &mut |chunk| hand_on(output, stats, chunk));
+                    match rec.batch.import_arrow() {
+                        Ok(()) => {
+                            let (output, stats) = (&self.output, &self.stats);
+                            self.chunker.append(&rec, now, &mut |chunk| hand_on(output, stats, chunk));
+                            Stats::add(&self.stats.rows_encoded, rows);
+                        }
+                        Err(e) => {
+                            // The record is not written, whole: counted and its reason kept
+                            // for the log. Its Arrow data still goes back to be released.
+                            *self.stats.last_arrow_error.lock() = Some(e.to_string());
+                            self.stats.dropped(Drop::ArrowImport, rows);
+                        }
+                    }
                     self.current = None;
-                    Stats::add(&self.stats.rows_encoded, rows);
                     self.queue_bytes.release(bytes);
-                    if let Some(owner) = rec.owner.take() {
-                        self.released.push(owner);
+                    if let Some(kept) = rec.release() {
+                        self.released.push(kept);
                     }
                 }
                 Some(Message::Flush(ticket)) => {

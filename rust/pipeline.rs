@@ -21,7 +21,7 @@ use crate::clock::Clock;
 pub use crate::encoder::Output;
 use crate::encoder::{self, Encoder, Gauges};
 use crate::error::Error;
-use crate::record::{Correlation, Record};
+use crate::record::{Correlation, Record, Released};
 use crate::ring::{ByteBudget, Message, Refused, Ring};
 use crate::stats::{Drop, Stats};
 use crate::stream::{Admission, StreamConfig};
@@ -75,7 +75,7 @@ pub struct Pipeline<O: Send + 'static> {
     ring: Arc<Ring<O>>,
     queue_bytes: Arc<ByteBudget>,
     output: Receiver<Output>,
-    released: Arc<SegQueue<O>>,
+    released: Arc<SegQueue<Released<O>>>,
     stats: Arc<Stats>,
     gauges: Arc<Gauges>,
     clock: Clock,
@@ -282,8 +282,8 @@ impl<O: Send + 'static> Pipeline<O> {
         self.output.recv_timeout(timeout).ok()
     }
 
-    /// One owner the encoder is done with.
-    pub fn pop_released(&self) -> Option<O> {
+    /// What one record kept alive, which the encoder is done with.
+    pub fn pop_released(&self) -> Option<Released<O>> {
         self.released.pop()
     }
 
@@ -302,6 +302,11 @@ impl<O: Send + 'static> Pipeline<O> {
         s.push(("open_chunks", self.gauges.open_chunks.load(Relaxed)));
         s.push(("open_bytes", self.gauges.open_bytes.load(Relaxed)));
         s
+    }
+
+    /// Why the last record of Arrow data could not be imported, if one could not.
+    pub fn last_arrow_error(&self) -> Option<String> {
+        self.stats.last_arrow_error.lock().clone()
     }
 
     /// Why the encoder thread stopped early, if it did.
@@ -365,6 +370,65 @@ mod tests {
                 Output::Closed => return chunks,
             }
         }
+    }
+
+    /// A record of one float64 column "x" read from a C stream over `batches` (an `Err` makes
+    /// the producer fail on `get_next`), as the Python layer makes one from pyarrow data.
+    fn arrow_record(
+        p: &Pipeline<Arc<Vec<f64>>>,
+        s: &Arc<StreamConfig>,
+        rows: usize,
+        batches: Vec<Result<Vec<f64>, &str>>,
+    ) -> Record<Arc<Vec<f64>>> {
+        use crate::arrow::ArrowInput;
+        use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+        use arrow_array::{ArrayRef, Float64Array, RecordBatch, RecordBatchIterator};
+        use arrow_schema::{ArrowError, DataType, Field, Schema};
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]));
+        let batches: Vec<_> = batches
+            .into_iter()
+            .map(|b| match b {
+                Ok(v) => {
+                    Ok(RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(v)) as ArrayRef]).unwrap())
+                }
+                Err(m) => Err(ArrowError::ComputeError(m.into())),
+            })
+            .collect();
+        let mut stream = FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(batches, schema)));
+        let input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        let column =
+            crate::batch::Column::Arrow(crate::batch::ArrowField::new(0, 0, Some(crate::schema::ColumnType::Float64)));
+        Record {
+            stream: s.clone(),
+            correlation: p.correlation(None, None),
+            batch: Batch::Arrow { rows, columns: vec![column], inputs: vec![input].into() },
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn arrow_records_are_imported_by_the_encoder_or_dropped_whole_and_counted() {
+        let p = pipeline(64);
+        let s = stream(vec![(MetaColumn::Row, "$row")]);
+        p.submit(arrow_record(&p, &s, 3, vec![Ok(vec![0.5, -0.0]), Ok(vec![]), Ok(vec![1e300])]), None).ok().unwrap();
+        // The producer fails part-way; a stream announcing 2 rows that holds 1.
+        p.submit(arrow_record(&p, &s, 2, vec![Ok(vec![7.0]), Err("disk on fire")]), None).ok().unwrap();
+        p.submit(arrow_record(&p, &s, 2, vec![Ok(vec![8.0])]), None).ok().unwrap();
+        p.submit(record(&p, &s, vec![9.0]), None).ok().unwrap();
+        let t = p.flush(Duration::from_secs(5));
+        let text: String = drain(&p, t).iter().map(|c| String::from_utf8_lossy(&c.data).into_owned()).collect();
+        assert_eq!(text, "0.5,0\n-0.0,1\n1e+300,2\n9.0,0\n");
+        assert_eq!(counter(&p, "rows_dropped_arrow_import"), 4);
+        assert_eq!(counter(&p, "rows_encoded"), 4);
+        assert_eq!(counter(&p, "queue_bytes"), 0);
+        assert!(p.last_arrow_error().is_some_and(|m| m.contains("1 rows, 2 when collect() took it")));
+        // Every input comes back to be released by the caller, imported or not.
+        let mut inputs = 0;
+        while let Some(kept) = p.pop_released() {
+            inputs += kept.arrow.len();
+        }
+        assert_eq!(inputs, 3);
+        assert!(p.close(Duration::from_secs(5)));
     }
 
     #[test]

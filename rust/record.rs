@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::arrow::ArrowInput;
 use crate::batch::Batch;
 use crate::stream::StreamConfig;
 
@@ -45,7 +46,8 @@ impl Correlation {
 }
 
 /// `O` keeps the batch's memory alive (a reference to the caller's array); the encoder hands
-/// it back untouched so that it is released where that is safe.
+/// it back untouched so that it is released where that is safe, with the Arrow data the batch
+/// holds (a producer may take the GIL to free its buffers).
 pub struct Record<O> {
     pub stream: Arc<StreamConfig>,
     pub correlation: Correlation,
@@ -53,9 +55,22 @@ pub struct Record<O> {
     pub owner: Option<O>,
 }
 
+/// What a record kept alive, handed back once the encoder is done with it, to be dropped where
+/// that is safe (attached to the interpreter, in the Python build).
+pub struct Released<O> {
+    pub owner: Option<O>,
+    pub arrow: Vec<ArrowInput>,
+}
+
 impl<O> Record<O> {
     pub fn rows(&self) -> usize {
         self.batch.rows()
+    }
+
+    /// Takes what the record keeps alive; `None` when it keeps nothing.
+    pub fn release(&mut self) -> Option<Released<O>> {
+        let (owner, arrow) = (self.owner.take(), self.batch.take_arrow());
+        (owner.is_some() || !arrow.is_empty()).then_some(Released { owner, arrow })
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use parking_lot::Mutex;
+
 /// Why rows were not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Drop {
@@ -13,6 +15,9 @@ pub enum Drop {
     Closed,
     /// The encoder thread failed (a bug); rows accepted after that are counted here.
     Encoder,
+    /// Arrow data failed to import on the encoder thread: its producer failed, or the data
+    /// broke its own schema.
+    ArrowImport,
 }
 
 #[derive(Default, Debug)]
@@ -23,6 +28,9 @@ pub struct Stats {
     pub rows_dropped_timeout: AtomicU64,
     pub rows_dropped_closed: AtomicU64,
     pub rows_dropped_encoder: AtomicU64,
+    pub rows_dropped_arrow_import: AtomicU64,
+    /// Why the last `ArrowImport` drop happened, for the log.
+    pub last_arrow_error: Mutex<Option<String>>,
     /// `collect()` on a disabled collector: not a loss, the switch was off.
     pub rows_disabled: AtomicU64,
     /// Requests left out by `sample_rate`: not a loss either.
@@ -39,6 +47,7 @@ impl Stats {
             Drop::Timeout => &self.rows_dropped_timeout,
             Drop::Closed => &self.rows_dropped_closed,
             Drop::Encoder => &self.rows_dropped_encoder,
+            Drop::ArrowImport => &self.rows_dropped_arrow_import,
         };
         counter.fetch_add(rows as u64, Relaxed);
     }
@@ -55,6 +64,7 @@ impl Stats {
             ("rows_dropped_timeout", self.rows_dropped_timeout.load(Relaxed)),
             ("rows_dropped_closed", self.rows_dropped_closed.load(Relaxed)),
             ("rows_dropped_encoder", self.rows_dropped_encoder.load(Relaxed)),
+            ("rows_dropped_arrow_import", self.rows_dropped_arrow_import.load(Relaxed)),
             ("rows_disabled", self.rows_disabled.load(Relaxed)),
             ("rows_sampled_out", self.rows_sampled_out.load(Relaxed)),
             ("rows_encoded", self.rows_encoded.load(Relaxed)),

@@ -175,7 +175,7 @@ def test_stats_count_the_whole_path(store: modeltap.LocalStore) -> None:
     assert s["rows_collected"] == s["rows_encoded"] == s["rows_written"] == 30
     assert s["bytes_written"] == s["bytes_encoded"] > 0
     assert s["rows_dropped"] == dict.fromkeys(
-        ("ring_full", "timeout", "closed", "encoder", "store", "spool_full", "dead_letter"), 0
+        ("ring_full", "timeout", "closed", "encoder", "arrow_import", "store", "spool_full", "dead_letter"), 0
     )
     assert s["encoder_error"] is None
     assert s["queue_depth"] == 0

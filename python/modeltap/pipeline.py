@@ -279,6 +279,13 @@ class Pipeline:
         stats = self._core.stats()
         drops = {k: v for k, v in stats.items() if k.startswith("rows_dropped_")}
         new = {k: v - self._reported.drops.get(k, 0) for k, v in drops.items()}
+        unreadable = new.pop("rows_dropped_arrow_import", 0)
+        if unreadable:
+            logger.error(
+                "modeltap: dropped %d rows whose Arrow data could not be read when encoded (%s)",
+                unreadable,
+                self._core.last_arrow_error,
+            )
         if any(new.values()):
             detail = ", ".join(f"{k.removeprefix('rows_dropped_')}: {v}" for k, v in new.items() if v)
             logger.warning("modeltap dropped rows (%s); raise capacity or use policy='block'", detail)
@@ -293,7 +300,7 @@ class Pipeline:
         The contract, exactly: True when (1) every chunk holding rows collected before the call
         was appended to its store, or drained from the spool, before ``timeout``, (2) every store
         then flushed without error (fsync), and (3) no row was counted in ``stats()["rows_dropped"]``
-        (any reason: ``ring_full``, ``timeout``, ``closed``, ``encoder``, ``store``,
+        (any reason: ``ring_full``, ``timeout``, ``closed``, ``encoder``, ``arrow_import``, ``store``,
         ``spool_full``, ...) and no spool file was set aside as damaged, between the return of
         the previous ``flush()`` (the start of the pipeline for the first) and the return of this
         one. The window is conservative: a row collected by another thread during the call and
@@ -432,6 +439,7 @@ def _stats(
             "timeout": native["rows_dropped_timeout"],
             "closed": native["rows_dropped_closed"],
             "encoder": native["rows_dropped_encoder"],
+            "arrow_import": native["rows_dropped_arrow_import"],
             "store": c.rows_dropped_store,
             "spool_full": c.rows_dropped_spool_full,
             "dead_letter": c.rows_dropped_dead_letter,

@@ -228,7 +228,8 @@ def rows_in(data: Any, ncols: int) -> int:
     >>> rows_in([[1, 2], [3, 4]], 2)
     2
     """
-    if is_dataframe(data):
+    if is_dataframe(data) or hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        # pandas, polars and pyarrow containers: their length is their row count.
         return len(data)
     if isinstance(data, Mapping):
         values = list(data.values())

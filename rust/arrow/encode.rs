@@ -13,7 +13,11 @@ use arrow_array::{Array, ArrayRef, BooleanArray, LargeStringArray, StringArray, 
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
-use crate::encode::{write_bool, write_datetime64, write_f16, write_f32, write_f64, write_int, write_text, DateUnit};
+use crate::encode::{
+    write_bool, write_datetime64, write_datetime64_utc, write_f16, write_f32, write_f64, write_int, write_text,
+    DateUnit,
+};
+use crate::schema::ColumnType;
 
 /// Why Arrow input cannot be written.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +40,16 @@ impl fmt::Display for ArrowInputError {
             }
             ArrowInputError::Producer(m) => write!(f, "the Arrow producer failed: {m}"),
             ArrowInputError::Invalid(m) => write!(f, "invalid Arrow data: {m}"),
+            ArrowInputError::Unsupported { column, data_type: data_type @ DataType::Duration(_) } => write!(
+                f,
+                "column {column:?} holds timedeltas (Arrow type {data_type}); collect() does not take them: \
+                 convert them to numbers first, e.g. polars' .dt.total_seconds() or pyarrow.compute.cast(..., \
+                 pyarrow.int64())"
+            ),
             ArrowInputError::Unsupported { column, data_type } => write!(
                 f,
                 "column {column:?} has Arrow type {data_type}, which modeltap cannot write (it takes bool, \
-                 ints, floats, strings, dictionary-encoded strings, timestamps, dates, durations, decimal128)"
+                 ints, floats, strings, dictionary-encoded strings, timestamps, dates, decimal128)"
             ),
         }
     }
@@ -74,7 +84,6 @@ enum Plan {
     },
     Date32,
     Date64,
-    Duration(&'static str),
     Decimal128(i8),
     Dictionary(Box<Plan>),
 }
@@ -101,13 +110,31 @@ impl Plan {
             DataType::Timestamp(unit, tz) => Plan::Timestamp { unit: date_unit(*unit), utc: tz.is_some() },
             DataType::Date32 => Plan::Date32,
             DataType::Date64 => Plan::Date64,
-            DataType::Duration(unit) => Plan::Duration(duration_word(*unit)),
             DataType::Decimal128(_, scale) => Plan::Decimal128(*scale),
             DataType::Dictionary(key, value) if key.is_dictionary_key_type() => match Plan::of(value)? {
                 Plan::Dictionary(_) => return None,
                 plan => Plan::Dictionary(Box::new(plan)),
             },
+            // Durations too: refused at every door, as numpy's timedeltas are.
             _ => return None,
+        })
+    }
+
+    /// The type readers are told a column of this plan holds; `None` for a column of missing
+    /// values only (Arrow's null type), which fits any.
+    fn column_type(&self) -> Option<ColumnType> {
+        Some(match self {
+            Plan::Null => return None,
+            Plan::Bool => ColumnType::Bool,
+            Plan::I8 | Plan::I16 | Plan::I32 | Plan::I64 | Plan::U8 | Plan::U16 | Plan::U32 => ColumnType::Int64,
+            Plan::U64 => ColumnType::UInt64,
+            Plan::F16 | Plan::F32 | Plan::F64 => ColumnType::Float64,
+            // Decimals keep their exact digits as text.
+            Plan::Utf8 | Plan::LargeUtf8 | Plan::Utf8View | Plan::Decimal128(_) => ColumnType::String,
+            Plan::Timestamp { utc: true, .. } => ColumnType::TimestampUtc,
+            // Dates as numpy's datetime64[D]: naive instants at midnight, spelled as dates.
+            Plan::Timestamp { utc: false, .. } | Plan::Date32 | Plan::Date64 => ColumnType::Timestamp,
+            Plan::Dictionary(values) => return values.column_type(),
         })
     }
 }
@@ -117,23 +144,21 @@ pub fn supported(data_type: &DataType) -> bool {
     Plan::of(data_type).is_some()
 }
 
+/// The type a column of `data_type` fixes in a stream's contract: `Ok(None)` for Arrow's null
+/// type (missing values only, which fit any type), an error naming `column` when modeltap
+/// cannot write it.
+pub fn column_type(column: &str, data_type: &DataType) -> Result<Option<ColumnType>, ArrowInputError> {
+    let plan = Plan::of(data_type)
+        .ok_or_else(|| ArrowInputError::Unsupported { column: column.to_string(), data_type: data_type.clone() })?;
+    Ok(plan.column_type())
+}
+
 fn date_unit(unit: TimeUnit) -> DateUnit {
     match unit {
         TimeUnit::Second => DateUnit::Second,
         TimeUnit::Millisecond => DateUnit::Milli,
         TimeUnit::Microsecond => DateUnit::Micro,
         TimeUnit::Nanosecond => DateUnit::Nano,
-    }
-}
-
-/// Durations are spelled as numpy prints a `timedelta64`: the count and its unit, exact in any
-/// unit (`1500 milliseconds`), and read back by `pandas.to_timedelta`, DuckDB and Postgres.
-fn duration_word(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::Second => " seconds",
-        TimeUnit::Millisecond => " milliseconds",
-        TimeUnit::Microsecond => " microseconds",
-        TimeUnit::Nanosecond => " nanoseconds",
     }
 }
 
@@ -158,7 +183,6 @@ enum Values {
     Timestamp { values: ScalarBuffer<i64>, unit: DateUnit, utc: bool },
     Date32(ScalarBuffer<i32>),
     Date64(ScalarBuffer<i64>),
-    Duration { values: ScalarBuffer<i64>, word: &'static str },
     Decimal128 { values: ScalarBuffer<i128>, scale: i8 },
     Dictionary { keys: Vec<usize>, values: Box<Chunk> },
 }
@@ -203,15 +227,6 @@ impl Chunk {
             }
             Plan::Date32 => Values::Date32(prim::<Date32Type>(a)),
             Plan::Date64 => Values::Date64(prim::<Date64Type>(a)),
-            Plan::Duration(word) => {
-                let values = match a.data_type() {
-                    DataType::Duration(TimeUnit::Second) => prim::<DurationSecondType>(a),
-                    DataType::Duration(TimeUnit::Millisecond) => prim::<DurationMillisecondType>(a),
-                    DataType::Duration(TimeUnit::Microsecond) => prim::<DurationMicrosecondType>(a),
-                    _ => prim::<DurationNanosecondType>(a),
-                };
-                Values::Duration { values, word }
-            }
             Plan::Decimal128(scale) => Values::Decimal128 { values: prim::<Decimal128Type>(a), scale: *scale },
             Plan::Dictionary(value_plan) => {
                 let dict = a.as_any_dictionary();
@@ -254,18 +269,10 @@ impl Chunk {
             Values::Utf8(a) => write_text(out, a.value(i)),
             Values::LargeUtf8(a) => write_text(out, a.value(i)),
             Values::Utf8View(a) => write_text(out, a.value(i)),
-            Values::Timestamp { values, unit, utc } => {
-                write_datetime64(out, values[i], *unit);
-                if *utc {
-                    out.push(b'Z');
-                }
-            }
+            Values::Timestamp { values, unit, utc: true } => write_datetime64_utc(out, values[i], *unit),
+            Values::Timestamp { values, unit, utc: false } => write_datetime64(out, values[i], *unit),
             Values::Date32(v) => write_datetime64(out, i64::from(v[i]), DateUnit::Day),
             Values::Date64(v) => write_datetime64(out, v[i].div_euclid(86_400_000), DateUnit::Day),
-            Values::Duration { values, word } => {
-                write_int(out, values[i]);
-                out.extend_from_slice(word.as_bytes());
-            }
             Values::Decimal128 { values, scale } => write_decimal(out, values[i], *scale),
             Values::Dictionary { keys, values } => values.write(out, keys[i]),
         }
@@ -503,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_durations_decimals() {
+    fn dates_and_decimals() {
         assert_eq!(
             one(Arc::new(Date32Array::from(vec![Some(19_782), None, Some(-1)]))),
             ["2024-02-29", "", "1969-12-31"]
@@ -511,13 +518,6 @@ mod tests {
         assert_eq!(
             one(Arc::new(Date64Array::from(vec![19_782 * 86_400_000, -86_400_000]))),
             ["2024-02-29", "1969-12-31"]
-        );
-        assert_eq!(one(Arc::new(DurationMillisecondArray::from(vec![Some(1500), None]))), ["1500 milliseconds", ""]);
-        assert_eq!(one(Arc::new(DurationNanosecondArray::from(vec![-1]))), ["-1 nanoseconds"]);
-        assert_eq!(one(Arc::new(DurationSecondArray::from(vec![3]))), ["3 seconds"]);
-        assert_eq!(
-            one(Arc::new(DurationMicrosecondArray::from(vec![i64::MIN]))),
-            ["-9223372036854775808 microseconds"]
         );
         let dec = |v: Vec<Option<i128>>, p: u8, s: i8| -> ArrayRef {
             Arc::new(Decimal128Array::from(v).with_precision_and_scale(p, s).unwrap())
@@ -533,6 +533,34 @@ mod tests {
             one(dec(vec![Some(max), Some(-max)], 38, 38)),
             [format!("0.{}", "9".repeat(38)), format!("-0.{}", "9".repeat(38))]
         );
+    }
+
+    #[test]
+    fn column_types_as_the_numpy_path_fixes_them() {
+        use ColumnType::*;
+        let utf8_dict = DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8View));
+        let cases = [
+            (DataType::Null, None),
+            (DataType::Boolean, Some(Bool)),
+            (DataType::Int8, Some(Int64)),
+            (DataType::UInt32, Some(Int64)),
+            (DataType::UInt64, Some(UInt64)),
+            (DataType::Float32, Some(Float64)),
+            (DataType::LargeUtf8, Some(String)),
+            (DataType::Utf8View, Some(String)),
+            (utf8_dict, Some(String)),
+            (DataType::Timestamp(TimeUnit::Second, None), Some(Timestamp)),
+            (DataType::Timestamp(TimeUnit::Nanosecond, Some("Europe/Paris".into())), Some(TimestampUtc)),
+            (DataType::Date32, Some(Timestamp)),
+            (DataType::Decimal128(10, 2), Some(String)),
+        ];
+        for (dt, expected) in cases {
+            assert_eq!(column_type("c", &dt), Ok(expected), "{dt}");
+        }
+        assert!(matches!(
+            column_type("d", &DataType::Duration(TimeUnit::Second)),
+            Err(ArrowInputError::Unsupported { column, .. }) if column == "d"
+        ));
     }
 
     #[test]
@@ -579,9 +607,15 @@ mod tests {
             DataType::Decimal256(40, 2),
             DataType::List(Arc::new(arrow_schema::Field::new("item", DataType::Int8, true))),
             DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Binary)),
+            DataType::Duration(TimeUnit::Millisecond),
+            DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Duration(TimeUnit::Second))),
         ] {
             assert!(!supported(&dt), "{dt}");
         }
+        // Durations are refused as numpy's timedeltas are, with the same words.
+        let d: ArrayRef = Arc::new(DurationMillisecondArray::from(vec![1500]));
+        let text = ArrowColumn::new("wait", &[d]).err().unwrap().to_string();
+        assert!(text.starts_with("column \"wait\" holds timedeltas (Arrow type Duration(ms))"), "{text}");
         assert!(supported(&DataType::Dictionary(Box::new(DataType::UInt64), Box::new(DataType::LargeUtf8))));
     }
 }

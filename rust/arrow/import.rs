@@ -59,12 +59,52 @@ impl Drop for RawStream {
     }
 }
 
+/// The C data interface's `ArrowArray`, to give arrow-rs a copy that does not own the
+/// producer's memory (its fields are private in arrow-rs).
+#[repr(C)]
+struct RawArray {
+    length: i64,
+    null_count: i64,
+    offset: i64,
+    n_buffers: i64,
+    n_children: i64,
+    buffers: *mut *const c_void,
+    children: *mut *mut RawArray,
+    dictionary: *mut RawArray,
+    release: Option<unsafe extern "C" fn(*mut RawArray)>,
+    private_data: *mut c_void,
+}
+
+unsafe extern "C" fn release_nothing(array: *mut RawArray) {
+    // SAFETY: called by arrow-rs on its own copy, once; marks it released as the interface asks.
+    unsafe { (*array).release = None };
+}
+
+/// A copy of `array` for arrow-rs to import: the same buffers, but releasing it does nothing.
+/// The producer's memory stays owned by `array`, so that what arrow-rs builds can be dropped on
+/// the encoder thread while the producer's release runs where that is safe.
+///
+/// # Safety
+/// `array` must stay alive (and unreleased) as long as anything imported from the copy.
+unsafe fn borrowed(array: &FFI_ArrowArray) -> FFI_ArrowArray {
+    // SAFETY: `FFI_ArrowArray` is the C struct, `#[repr(C)]` with these fields in this order;
+    // only the copy's top-level release is replaced (arrow-rs releases children through it).
+    unsafe {
+        let mut copy = std::ptr::read(array);
+        (*(&mut copy as *mut FFI_ArrowArray).cast::<RawArray>()).release = Some(release_nothing);
+        copy
+    }
+}
+
 /// Arrow data taken from a producer: a stream, or one array with its schema.
 pub struct ArrowInput {
     // Declared in drop order: what was made from the batches, then the batches, then the schema
     // and the stream that produced them.
     rows: Option<ArrowRows>,
+    /// Imported from borrowed copies of `kept`, which own the memory.
     imported: Vec<ArrayRef>,
+    /// The producer's batches that were imported.
+    kept: Vec<FFI_ArrowArray>,
     /// Batches not yet imported, last first.
     arrays: Vec<FFI_ArrowArray>,
     schema: Option<FFI_ArrowSchema>,
@@ -108,6 +148,7 @@ impl ArrowInput {
         ArrowInput {
             rows: None,
             imported: Vec::new(),
+            kept: Vec::new(),
             arrays: Vec::new(),
             schema: None,
             data_type: None,
@@ -116,22 +157,32 @@ impl ArrowInput {
         }
     }
 
+    /// The schema, without pulling any batch: cheap enough for the scoring thread, where the
+    /// columns' names and types are checked before a call is accepted.
+    pub fn schema(&mut self) -> Result<&FFI_ArrowSchema, ArrowInputError> {
+        if self.schema.is_none() {
+            let stream = self.stream.as_mut().ok_or(ArrowInputError::Released)?;
+            let get_schema =
+                stream.get_schema.ok_or_else(|| ArrowInputError::Invalid("the stream has no callbacks".into()))?;
+            let mut schema = FFI_ArrowSchema::empty();
+            // SAFETY: a live stream and an empty schema for it to fill.
+            let code = unsafe { get_schema(stream, &mut schema) };
+            if code != 0 {
+                return Err(stream.error("get_schema", code));
+            }
+            self.schema = Some(schema);
+        }
+        Ok(self.schema.as_ref().expect("set above"))
+    }
+
     /// Pulls the schema and every batch out of the stream, without importing them.
     fn drain(&mut self) -> Result<(), ArrowInputError> {
         if self.drained {
             return Ok(());
         }
+        self.schema()?;
         let stream = self.stream.as_mut().ok_or(ArrowInputError::Released)?;
-        let (Some(get_schema), Some(get_next)) = (stream.get_schema, stream.get_next) else {
-            return Err(ArrowInputError::Invalid("the stream has no callbacks".into()));
-        };
-        let mut schema = FFI_ArrowSchema::empty();
-        // SAFETY: a live stream and an empty schema for it to fill.
-        let code = unsafe { get_schema(stream, &mut schema) };
-        if code != 0 {
-            return Err(stream.error("get_schema", code));
-        }
-        self.schema = Some(schema);
+        let get_next = stream.get_next.ok_or_else(|| ArrowInputError::Invalid("the stream has no callbacks".into()))?;
         loop {
             let mut array = FFI_ArrowArray::empty();
             // SAFETY: as above; a released array back means the end of the stream.
@@ -203,9 +254,10 @@ impl ArrowInput {
                     )));
                 }
                 // SAFETY: the array came from the producer with this schema. It is validated
-                // below before any value is read.
-                let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }
-                    .map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
+                // below before any value is read; `kept` owns it longer than anything imported.
+                let data = unsafe { from_ffi_and_data_type(borrowed(&array), data_type.clone()) };
+                self.kept.push(array);
+                let data = data.map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
                 let array = make_array(data);
                 self.imported.push(array.clone());
                 array.to_data().validate_full().map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
@@ -236,6 +288,14 @@ impl ArrowInput {
 }
 
 impl ArrowInput {
+    /// Frees what `import` made (the columns to write and arrow-rs's arrays), keeping the
+    /// producer's C structures, whose release may need the GIL: for the encoder thread once
+    /// the rows are written, so that the thread that releases the input has less to free.
+    pub fn forget_imported(&mut self) {
+        self.rows = None;
+        self.imported = Vec::new();
+    }
+
     /// The values of a single text column (no table), imported and validated where this runs:
     /// for small inputs read on the scoring thread, such as pandas' column labels. `None` when
     /// the input is not one text column. A missing value is `None`.
@@ -427,6 +487,22 @@ mod tests {
         let err = input.rows().unwrap_err();
         assert!(matches!(&err, ArrowInputError::Producer(m) if m.contains("disk on fire")), "{err}");
         assert!(unsafe { ArrowInput::take_stream(std::ptr::null_mut()) }.is_err());
+    }
+
+    /// What arrow-rs built is freed by `forget_imported` (on the encoder thread); the producer's
+    /// memory only when the input is dropped (where the GIL is held).
+    #[test]
+    fn the_producers_memory_outlives_what_was_imported() {
+        let values = Int64Array::from(vec![1, 2, 3]);
+        let buffer = values.values().inner().clone();
+        let before = buffer.strong_count();
+        let mut input = take(&values.to_data());
+        drop(values);
+        assert_eq!(write_all(input.import().unwrap()), ["1", "2", "3"]);
+        input.forget_imported();
+        assert!(buffer.strong_count() >= before, "the producer still holds its buffer");
+        drop(input);
+        assert_eq!(buffer.strong_count(), before - 1, "released with the input, once");
     }
 
     /// The producer's memory is released when the input is dropped, not before and not twice.

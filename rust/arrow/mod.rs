@@ -4,6 +4,8 @@
 
 pub mod encode;
 pub mod import;
+pub mod shape;
 
-pub use encode::{supported, ArrowColumn, ArrowInputError, ArrowRows};
+pub use encode::{column_type, supported, ArrowColumn, ArrowInputError, ArrowRows};
 pub use import::ArrowInput;
+pub use shape::{Shape, ShapeCache};

@@ -11,13 +11,14 @@ use crate::batch::{Batch, Column, Kind, View};
 /// Writes the values of `row`.
 ///
 /// # Safety
-/// Every view in `batch` must address live memory of its kind for all its rows and columns.
+/// Every view in `batch` must address live memory of its kind for all its rows and columns, and
+/// every Arrow column must be imported (`Batch::import_arrow`), its input alive.
 pub unsafe fn write_row(out: &mut Vec<u8>, batch: &Batch, row: usize) {
     match batch {
         Batch::Block { view, cols, .. } => {
             write_block_row(out, view, *cols, view.ptr.offset(row as isize * view.row_stride))
         }
-        Batch::Columns { columns, .. } => {
+        Batch::Columns { columns, .. } | Batch::Arrow { columns, .. } => {
             for (j, column) in columns.iter().enumerate() {
                 if j > 0 {
                     out.push(b',');
@@ -25,6 +26,7 @@ pub unsafe fn write_row(out: &mut Vec<u8>, batch: &Batch, row: usize) {
                 match column {
                     Column::View(v) => write_value(out, v.kind, v.ptr.offset(row as isize * v.row_stride)),
                     Column::Rendered(r) => push_short(out, r.field(row)),
+                    Column::Arrow(a) => (*a.values).write_field(out, row),
                 }
             }
         }

@@ -9,9 +9,11 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use super::arrow;
 use super::convert::{self, Converted};
 use super::frame;
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
+use crate::arrow::ShapeCache;
 use crate::clock::{Clock, Partitioning};
 use crate::error::Error;
 use crate::pipeline::{Config, Input, Output, Pipeline};
@@ -118,6 +120,12 @@ impl PyCore {
         self.core.failure()
     }
 
+    /// Why the last Arrow data dropped by the encoder could not be imported, if any was.
+    #[getter]
+    fn last_arrow_error(&self) -> Option<String> {
+        self.core.last_arrow_error()
+    }
+
     #[getter]
     fn closed(&self) -> bool {
         self.core.is_closed()
@@ -157,6 +165,8 @@ struct Binding {
     core: Arc<Core>,
     stream: Arc<StreamConfig>,
     wait: Option<Duration>,
+    /// What the last Arrow schema collected meant (names, types): a cache, kept per binding.
+    shapes: ShapeCache,
 }
 
 /// The pure Python function that turns frames, dicts and lists into columns; imported once.
@@ -196,9 +206,14 @@ impl Binding {
         drop(refused);
     }
 
-    /// A frame, dict or list as columns, converted by one call of the Python function.
+    /// Arrow data, a frame, a dict or a list as columns: Arrow data and pandas frames read
+    /// here, the rest converted by one call of the Python function.
     fn other_input(&self, data: &Bound<'_, PyAny>, ncols: usize, copy: bool) -> PyResult<Input<Py<PyAny>>> {
         let py = data.py();
+        // Arrow memory is immutable: held by reference under `copy` too.
+        if let Some(input) = arrow::input(data, &self.shapes, self.stream.contract().map(|c| c.names.as_slice()))? {
+            return Ok(input);
+        }
         let names = self.stream.contract().map(|c| c.names.clone());
         let fixed = names.is_some();
         if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names.as_deref(), copy)? {
@@ -262,7 +277,8 @@ impl PyStream {
     /// Moves this handle to `core`; its stream (contract, switches) moves whole.
     fn _bind(&mut self, core: &PyCore) -> PyResult<()> {
         let stream = self.stream()?.clone();
-        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait }));
+        let shapes = ShapeCache::default();
+        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait, shapes }));
         Ok(())
     }
 

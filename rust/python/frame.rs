@@ -16,9 +16,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCapsule, PyCapsuleMethods, PyList, PyString, PyTuple, PyType};
 
 use super::convert::{kind_of, Converted};
+use crate::arrow::shape::is_text;
 use crate::arrow::ArrowInput;
-use crate::batch::{Batch, Column, Rendered, View};
-use crate::encode::write_text;
+use crate::batch::{ArrowField, Batch, Column, View};
 use crate::schema::ColumnType;
 
 /// Off only in tests, to run the public path on the same frames.
@@ -96,14 +96,15 @@ fn read_blocks<'py>(
     let mut columns: Vec<Option<Column>> = vec![None; ncols];
     let mut rows = None;
     let owners = PyList::empty(py);
+    let mut inputs = Vec::new();
     for block in blocks.iter() {
         let values = block.getattr(intern!(py, "values"))?;
         let values = match values.cast_into::<PyUntypedArray>() {
             Ok(array) => array,
             Err(e) => {
-                // An extension array: Arrow strings are rendered here; nullable, categorical
-                // and tz-aware columns go the public way.
-                let Some((n, rendered)) = arrow_texts(&e.into_inner())? else { return Ok(None) };
+                // An extension array: Arrow strings are taken here, to be imported on the
+                // encoder thread; nullable, categorical and tz-aware columns go the public way.
+                let Some((n, input)) = arrow_strings(&e.into_inner())? else { return Ok(None) };
                 let locs = block.getattr(intern!(py, "mgr_locs"))?.getattr(intern!(py, "as_array"))?;
                 let locs = locs.cast::<PyArray1<isize>>()?;
                 // SAFETY: as below.
@@ -114,7 +115,8 @@ fn read_blocks<'py>(
                     return Ok(None);
                 }
                 rows = Some(n);
-                *slot = Some(Column::Rendered(rendered));
+                *slot = Some(Column::Arrow(ArrowField::new(inputs.len(), 0, Some(ColumnType::String))));
+                inputs.push(input);
                 continue;
             }
         };
@@ -152,27 +154,25 @@ fn read_blocks<'py>(
     let Some(columns) = columns.into_iter().collect::<Option<Vec<_>>>() else {
         return Ok(None); // a column no block holds
     };
-    let batch = Batch::Columns { rows: rows.unwrap_or(0), columns };
+    let rows = rows.unwrap_or(0);
+    let batch = match inputs.is_empty() {
+        true => Batch::Columns { rows, columns },
+        false => Batch::Arrow { rows, columns, inputs: inputs.into() },
+    };
     Ok(Some((Converted { batch, owner: Some(owners.into_any().unbind()) }, labels_out)))
 }
 
-/// A pandas `str` column held in Arrow memory (`ArrowStringArray`), rendered as CSV fields:
-/// its row count and fields, or `None` for any other extension array.
-fn arrow_texts(values: &Bound<'_, PyAny>) -> PyResult<Option<(usize, Rendered)>> {
+/// A pandas `str` column held in Arrow memory (`ArrowStringArray`): its row count and its
+/// ChunkedArray's C stream, taken over (~0.2 µs; imported on the encoder thread), or `None` for
+/// any other extension array.
+fn arrow_strings(values: &Bound<'_, PyAny>) -> PyResult<Option<(usize, ArrowInput)>> {
     let py = values.py();
     let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) else { return Ok(None) };
-    let Some(texts) = texts_of(&chunked)? else { return Ok(None) };
-    let mut out =
-        Rendered { bytes: Vec::with_capacity(texts.len() * 8), ends: Vec::with_capacity(texts.len()), ty: None };
-    for text in &texts {
-        if let Some(t) = text {
-            write_text(&mut out.bytes, t);
-            // Typed like a rendered object column: only a column with a value has a type.
-            out.ty = Some(ColumnType::String);
-        }
-        out.end_field();
+    let mut input = super::arrow::take_stream(&chunked)?;
+    if !is_text(input.schema()?) {
+        return Ok(None);
     }
-    Ok(Some((texts.len(), out)))
+    Ok(Some((chunked.len()?, input)))
 }
 
 /// The values of a pyarrow ChunkedArray of text, through its C stream; `None` for other types.

@@ -1,5 +1,6 @@
 //! The `modeltap._native` module: converts Python arguments and delegates to the core.
 
+mod arrow;
 mod convert;
 mod core;
 mod error;

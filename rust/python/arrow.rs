@@ -1,0 +1,132 @@
+//! Arrow containers `collect()` takes (polars DataFrame and Series; pyarrow Table, RecordBatch,
+//! ChunkedArray and Array), known by their type. The scoring thread only moves the C
+//! structures out of the container's capsules and reads the schema (its meaning cached per
+//! stream); the encoder thread imports the data.
+//!
+//! Arrow memory is immutable in both libraries: the batch holds it by reference through the C
+//! structures, with or without `copy=True`.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyCapsule, PyCapsuleMethods, PyDict, PyTuple, PyType};
+
+use crate::arrow::{ArrowInput, ShapeCache};
+use crate::batch::{ArrowField, Batch, Column};
+use crate::pipeline::Input;
+
+/// A library's container types, once the library is loaded: collect() never imports it.
+struct Types {
+    /// Types taken exactly, through `__arrow_c_stream__`: the batches are exported when the
+    /// encoder pulls them, not during the call.
+    streams: Vec<Py<PyType>>,
+    /// Types taken with their subclasses, through `__arrow_c_array__`: pyarrow's `Array` (the
+    /// base of one class per Arrow type) has no stream, and a RecordBatch's stream costs
+    /// ~12 µs (pyarrow makes a Table of it first), its array ~3.
+    arrays: Vec<Py<PyType>>,
+}
+
+static POLARS: PyOnceLock<Option<Types>> = PyOnceLock::new();
+static PYARROW: PyOnceLock<Option<Types>> = PyOnceLock::new();
+static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+
+/// `module`'s types named in `streams` and `arrays`, once `module` is in `sys.modules`; `None`
+/// until then (asked again next call), and for good when a type is missing.
+fn types<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Option<Types>>,
+    module: &str,
+    streams: &[&str],
+    arrays: &[&str],
+) -> Option<&'static Types> {
+    if let Some(t) = cell.get(py) {
+        return t.as_ref();
+    }
+    let modules = MODULES
+        .get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("sys")?.getattr(intern!(py, "modules"))?.cast_into::<PyDict>()?.unbind())
+        })
+        .ok()?;
+    let loaded = modules.bind(py).get_item(module).ok()??;
+    let ty = |name: &&str| -> Option<Py<PyType>> {
+        loaded.getattr(*name).ok()?.cast_into::<PyType>().ok().map(Bound::unbind)
+    };
+    let found = (|| {
+        Some(Types {
+            streams: streams.iter().map(ty).collect::<Option<_>>()?,
+            arrays: arrays.iter().map(ty).collect::<Option<_>>()?,
+        })
+    })();
+    cell.get_or_init(py, || found).as_ref()
+}
+
+/// How a container's data is taken, when it is one of the known Arrow containers.
+enum Door {
+    Stream,
+    Array,
+}
+
+fn door(data: &Bound<'_, PyAny>) -> Option<Door> {
+    let py = data.py();
+    let ty = data.get_type();
+    let libraries = [
+        types(py, &POLARS, "polars", &["DataFrame", "Series"], &[]),
+        types(py, &PYARROW, "pyarrow", &["Table", "ChunkedArray"], &["RecordBatch", "Array"]),
+    ];
+    for lib in libraries.into_iter().flatten() {
+        if lib.streams.iter().any(|t| ty.is(t.bind(py))) {
+            return Some(Door::Stream);
+        }
+        if lib.arrays.iter().any(|t| ty.is_subclass(t.bind(py)).unwrap_or(false)) {
+            return Some(Door::Array);
+        }
+    }
+    None
+}
+
+fn capsule_pointer(capsule: &Bound<'_, PyAny>, name: &std::ffi::CStr) -> PyResult<*mut std::ffi::c_void> {
+    Ok(capsule.cast::<PyCapsule>()?.pointer_checked(Some(name))?.as_ptr())
+}
+
+/// The C stream of `data` (a pyarrow `ChunkedArray`, say), taken over; cheap (a bitwise move).
+pub fn take_stream(data: &Bound<'_, PyAny>) -> PyResult<ArrowInput> {
+    let capsule = data.call_method0(intern!(data.py(), "__arrow_c_stream__"))?;
+    let ptr = capsule_pointer(&capsule, c"arrow_array_stream")?;
+    // SAFETY: a live stream capsule that no one else uses during this call.
+    Ok(unsafe { ArrowInput::take_stream(ptr) }?)
+}
+
+fn take_array(data: &Bound<'_, PyAny>) -> PyResult<ArrowInput> {
+    let pair = data.call_method0(intern!(data.py(), "__arrow_c_array__"))?.cast_into::<PyTuple>()?;
+    let schema = capsule_pointer(&pair.get_item(0)?, c"arrow_schema")?;
+    let array = capsule_pointer(&pair.get_item(1)?, c"arrow_array")?;
+    // SAFETY: live capsules that no one else uses during this call.
+    Ok(unsafe { ArrowInput::take_array(array, schema) }?)
+}
+
+/// `data` as a batch of Arrow columns when it is a known Arrow container, else `None`. Its
+/// schema is checked here (names, types), so that a call the stream cannot take raises; the
+/// data itself is imported on the encoder thread. `names` are the stream's, once fixed:
+/// columns are placed by them, as a frame's are.
+pub fn input(
+    data: &Bound<'_, PyAny>,
+    shapes: &ShapeCache,
+    names: Option<&[String]>,
+) -> PyResult<Option<Input<Py<PyAny>>>> {
+    let Some(door) = door(data) else { return Ok(None) };
+    let rows = data.len()?;
+    let mut input = match door {
+        Door::Stream => take_stream(data)?,
+        Door::Array => take_array(data)?,
+    };
+    let shape = shapes.shape(input.schema()?)?;
+    let column = |j: usize| Column::Arrow(ArrowField::new(0, j, shape.types[j]));
+    let columns = match names {
+        Some(names) => shape.positions(names).iter().map(|&j| column(j)).collect(),
+        None => (0..shape.names.len()).map(column).collect(),
+    };
+    // A nameless single column (a pyarrow array) is named as a numpy column is.
+    let labels = (names.is_none() && shape.names != [""]).then(|| shape.names.clone());
+    let batch = Batch::Arrow { rows, columns, inputs: vec![input].into() };
+    Ok(Some(Input { batch, owner: None, labels }))
+}

@@ -1,0 +1,293 @@
+"""Arrow input: polars and pyarrow containers, and pandas' ``str`` columns (Arrow memory), read
+through the Arrow C interfaces. The scoring thread only takes the C structures and checks the
+schema; the encoder thread imports the data. Every kind reads back exactly with the csv module,
+pandas, polars and pyarrow; bad input raises in collect() and changes nothing; data that turns
+out unreadable on the encoder thread is counted and logged; what the encoder read is released.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import gc
+import io
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import modeltap
+from test_values import KINDS, _names, check_all_readers, collect_one
+
+
+def _batch(a: pa.Array) -> pa.RecordBatch:
+    return pa.record_batch({"v": a})
+
+
+# container: how a one-column Arrow table named "v" is handed to collect(), from a pyarrow array
+ARROW_CONTAINERS: dict[str, Callable[[pa.Array], Any]] = {
+    "pyarrow Array": lambda a: a,
+    "pyarrow ChunkedArray, 3 chunks": lambda a: pa.chunked_array([a[:1], a[1:1], a[1:]]),
+    "pyarrow RecordBatch": _batch,
+    "pyarrow Table, 3 chunks": lambda a: pa.Table.from_batches([_batch(a)[:1], _batch(a)[1:2], _batch(a)[2:]]),
+    "polars Series": lambda a: pl.Series("v", pl.from_arrow(a)),
+    "polars DataFrame": lambda a: pl.DataFrame(pl.Series("v", pl.from_arrow(a))),
+}
+
+
+def _arrow_cases() -> list[tuple[str, str]]:
+    return [(k, c) for k in KINDS for c in ARROW_CONTAINERS]
+
+
+@pytest.mark.parametrize(("kind", "container"), _arrow_cases(), ids=[f"{k}-{c}" for k, c in _arrow_cases()])
+def test_every_kind_in_every_arrow_container(store: modeltap.LocalStore, kind: str, container: str) -> None:
+    make, want = KINDS[kind]
+    values = pa.array(make(), from_pandas=True)
+    raw = collect_one(store, ARROW_CONTAINERS[container](values))
+    check_all_readers(raw, want)
+
+
+def _lines(raw: bytes) -> list[str]:
+    return raw.decode().splitlines()
+
+
+def _written(store: modeltap.LocalStore, stream: str) -> Path:
+    (path,) = sorted(Path(store.root).rglob(f"*/{stream}/*/*/*/*/*/data.csv"))
+    return path
+
+
+def test_polars_text_categoricals_nulls_and_instants(store: modeltap.LocalStore) -> None:
+    long = 'a string longer than twelve bytes, "quoted"\nover two lines, é😀'
+    frame = pl.DataFrame(
+        {
+            "s": pl.Series([long, None, "short"], dtype=pl.String),  # string_view when exported
+            "cat": pl.Series(["lo", None, "x,y"], dtype=pl.Categorical),
+            "enum": pl.Series(["b", "a", None], dtype=pl.Enum(["a", "b"])),
+            "aware": pl.Series([dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone.utc), None, None]).dt.convert_time_zone(
+                "Europe/Paris"
+            ),
+            "naive_ms": pl.Series([dt.datetime(2024, 2, 29, 23, 59, 59, 123000), None, None]).cast(pl.Datetime("ms")),
+            "day": pl.Series([dt.date(2024, 2, 29), None, dt.date(1969, 12, 31)]),
+            "n": pl.Series([1, None, -(2**63)], dtype=pl.Int64),
+            "b": pl.Series([True, None, False]),
+        }
+    )
+    name = f"pl{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(frame)
+    assert c.feature_names == tuple(frame.columns), "the schema's names fix the header"
+    assert modeltap.flush()
+    path = _written(store, name)
+    back = pl.read_csv(path, try_parse_dates=True, schema_overrides={"s": pl.String, "cat": pl.String})
+    assert back["s"].to_list() == [long, None, "short"]
+    assert back["cat"].to_list() == ["lo", None, "x,y"]
+    assert back["enum"].to_list() == ["b", "a", None]
+    assert back["aware"].to_list()[0] == dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone.utc)
+    assert back["naive_ms"].to_list()[0] == dt.datetime(2024, 2, 29, 23, 59, 59, 123000)
+    assert back["day"].to_list() == [dt.date(2024, 2, 29), None, dt.date(1969, 12, 31)]
+    assert back["n"].to_list() == [1, None, -(2**63)]
+    assert back["b"].to_list() == [True, None, False]
+    first = next(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    assert first["aware"] == "2024-01-01T01:00:00.000000Z", "aware instants in UTC ending Z, as numpy's"
+    assert first["naive_ms"] == "2024-02-29T23:59:59.123", "naive instants without Z, each unit's own digits"
+
+
+def test_pyarrow_timestamps_of_every_unit_spelled_as_numpy_spells_them(store: modeltap.LocalStore) -> None:
+    for unit in ("s", "ms", "us", "ns"):
+        for tz in (None, "UTC", "Asia/Kolkata"):
+            when = pd.Timestamp("2024-01-01T00:00:01Z")
+            a = pa.array([when.value // {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]], pa.timestamp(unit, tz))
+            numpy = np.array([[when.tz_localize(None).to_datetime64()]]).astype(f"M8[{unit}]")
+            field = _lines(collect_one(store, pa.table({"v": a})))[1].split(",")[0]
+            if tz is None:
+                assert field == _lines(collect_one(store, numpy))[1].split(",")[0]
+            else:
+                aware = pd.DataFrame({"v": pd.Series(numpy[:, 0]).dt.tz_localize("UTC").dt.tz_convert(tz)})
+                assert field == _lines(collect_one(store, aware))[1].split(",")[0]
+                assert field.endswith("Z")
+
+
+def test_decimals_keep_their_digits(store: modeltap.LocalStore) -> None:
+    a = pa.array([decimal.Decimal("-0.050"), None, decimal.Decimal("12.345")], pa.decimal128(10, 3))
+    fields = [line.split(",")[0] for line in _lines(collect_one(store, pa.table({"v": a})))[1:]]
+    assert fields == ["-0.050", "", "12.345"]
+
+
+def test_pandas_str_columns_are_read_as_arrow(store: modeltap.LocalStore) -> None:
+    texts = ['say "hi"', None, "a,\r\nb", "é😀中", ""]
+    frame = pd.DataFrame({"x": np.arange(5.0), "s": pd.array(texts, dtype="str"), "t": pd.array(texts, dtype="str")})
+    assert isinstance(frame["s"].array, pd.arrays.ArrowStringArray)
+    raw = collect_one(store, frame, feature_names=["x", "s", "t"])
+    back = pd.read_csv(pd.io.common.BytesIO(raw), dtype={"s": object, "t": object}, keep_default_na=False)
+    assert back["x"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    # A missing value and "" are both an empty field.
+    assert back["s"].tolist() == ['say "hi"', "", "a,\r\nb", "é😀中", ""]
+    assert back["t"].tolist() == back["s"].tolist()
+
+
+def test_names_fix_the_contract_and_place_columns(store: modeltap.LocalStore) -> None:
+    name = f"names{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(pa.table({"a": [1.0], "b": [2.0]}))
+    assert c.feature_names == ("a", "b")
+    # Columns in another order, or more of them: placed by name.
+    c.collect(pa.table({"b": [4.0], "c": ["x"], "a": [3.0]}))
+    c.collect(pl.DataFrame({"b": [6.0], "a": [5.0]}))
+    assert modeltap.flush()
+    path = _written(store, name)
+    assert [line.split(",")[:2] for line in _lines(path.read_bytes())] == [
+        ["a", "b"],
+        ["1.0", "2.0"],
+        ["3.0", "4.0"],
+        ["5.0", "6.0"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pa.table({"a": [1.0]}),
+        pa.table({"a": [1.0], "x": [2.0], "y": [3.0]}),
+        pl.DataFrame({"x": [1.0], "y": [2.0], "z": [3.0]}),
+    ],
+    ids=["narrower", "wider, a name missing", "polars, other names"],
+)
+def test_width_mismatch_raises_and_changes_nothing(store: modeltap.LocalStore, bad: Any) -> None:
+    name = f"width{next(_names)}"
+    c = modeltap.Collector(name, feature_names=["a", "b"])
+    before = modeltap.stats()["rows_collected"]
+    with pytest.raises(ValueError, match="columns"):
+        c.collect(bad)
+    assert modeltap.stats()["rows_collected"] == before
+    assert c.feature_names == ("a", "b")
+
+
+def test_a_column_type_fixed_by_one_call_refuses_another_type(store: modeltap.LocalStore) -> None:
+    name = f"types{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(pa.table({"t": pa.array([1], pa.int64())}))
+    with pytest.raises(ValueError, match='column "t" holds string values'):
+        c.collect(pa.table({"t": ["x"]}))
+    with pytest.raises(ValueError, match='column "t" holds string values'):
+        c.collect(np.array([["x"]], dtype=object))
+    # Ints of any width, and nulls, fit an int64 column; numpy's ints too.
+    c.collect(pl.DataFrame({"t": pl.Series([None, 7], dtype=pl.Int8)}))
+    c.collect(pa.table({"t": pa.nulls(1)}))
+    c.collect(np.array([[3]]))
+    assert modeltap.flush()
+    assert modeltap.stats()["rows_collected"] == 5
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pa.table({"ok": [1.0], "wait": pa.array([1500], pa.duration("ms"))}),
+        pl.DataFrame({"ok": [1.0], "wait": [dt.timedelta(seconds=1)]}),
+        pa.array([1], pa.duration("s")),
+    ],
+    ids=["pyarrow", "polars", "pyarrow array"],
+)
+def test_durations_are_refused_as_timedeltas_are(store: modeltap.LocalStore, data: Any) -> None:
+    name = f"dur{next(_names)}"
+    c = modeltap.Collector(name)
+    with pytest.raises(TypeError, match=r"column \"(wait|)\" holds timedeltas .*collect\(\) does not take them"):
+        c.collect(data)
+    assert c.feature_names is None, "a refused call fixes nothing"
+    assert modeltap.stats()["rows_collected"] == 0
+
+
+def test_unwritable_types_are_refused_by_name(store: modeltap.LocalStore) -> None:
+    name = f"list{next(_names)}"
+    c = modeltap.Collector(name)
+    with pytest.raises(TypeError, match=r'column "l" has Arrow type List'):
+        c.collect(pa.table({"l": [[1, 2]]}))
+    assert modeltap.stats()["rows_collected"] == 0
+
+
+def test_copy_is_accepted_and_holds_by_reference(store: modeltap.LocalStore) -> None:
+    name = f"copy{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(pa.table({"v": [1.5]}), copy=True)
+    assert modeltap.flush()
+    path = _written(store, name)
+    assert _lines(path.read_bytes())[1].startswith("1.5,")
+
+
+def _broken_strings() -> pa.Array:
+    """A string array that is not UTF-8: pyarrow builds it checking only its structure (the full
+    check is the importer's, on the encoder thread)."""
+    offsets = pa.py_buffer(np.array([0, 1, 2], dtype=np.int32).tobytes())
+    data = pa.py_buffer(b"\xff\xfe")
+    return pa.StringArray.from_buffers(2, offsets, data)
+
+
+def test_data_unreadable_on_the_encoder_is_counted_logged_and_fails_flush(
+    store: modeltap.LocalStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"broken{next(_names)}"
+    c = modeltap.Collector(name, feature_names=["v"])
+    assert modeltap.flush()
+    c.collect(pa.table({"v": ["fine"]}))
+    with caplog.at_level(logging.ERROR, logger="modeltap"):
+        c.collect(pa.table({"v": _broken_strings()}))
+        assert not modeltap.flush(), "a loss makes flush() False"
+        assert modeltap.stats()["rows_dropped"]["arrow_import"] == 2
+        c.collect(pa.table({"v": ["after"]}))
+        assert modeltap.flush(), "the next flush is clean again"
+        # Drops are logged at most every few seconds, and at close.
+        assert modeltap.close()
+    logged = [r.getMessage() for r in caplog.records if "whose Arrow data could not be read" in r.getMessage()]
+    assert len(logged) == 1 and "dropped 2 rows" in logged[0] and "Invalid UTF8" in logged[0], caplog.text
+    path = _written(store, name)
+    assert [line.split(",")[0] for line in _lines(path.read_bytes())] == ["v", "fine", "after"]
+
+
+def test_arrow_memory_is_released_after_encoding(store: modeltap.LocalStore) -> None:
+    """Each collected table is freed once written, with nothing left over after many calls
+    (bounded in count and time); numpy-backed Arrow buffers, whose release takes the GIL,
+    included, and close() does not hang on them."""
+    name = f"leak{next(_names)}"
+    c = modeltap.Collector(name, feature_names=["a", "s"])
+    table = pa.table({"a": np.arange(100.0), "s": [f"row {i}" for i in range(100)]})
+    ref = weakref.ref(table)
+    c.collect(table)
+    del table
+    assert modeltap.flush()
+    for _ in range(10):  # released a few per collect()
+        c.collect(pa.table({"a": [0.0], "s": ["x"]}))
+    gc.collect()
+    assert ref() is None, "the table is released once encoded"
+    baseline = pa.total_allocated_bytes()
+    deadline = time.monotonic() + 20
+    calls = 0
+    while calls < 200_000 and time.monotonic() < deadline:
+        c.collect(pa.table({"a": np.array([float(calls)]), "s": [str(calls)]}))
+        calls += 1
+        if calls % 5000 == 0:
+            assert modeltap.flush()
+    assert modeltap.flush()
+    for _ in range(10):
+        c.collect(pa.table({"a": [0.0], "s": ["x"]}))
+    assert modeltap.flush()
+    assert modeltap.stats()["rows_dropped"] == {k: 0 for k in modeltap.stats()["rows_dropped"]}
+    # What is still held is at most the last few unreleased tables, not one per call.
+    assert pa.total_allocated_bytes() - baseline < 64 * 1024, (calls, pa.total_allocated_bytes() - baseline)
+
+
+def test_close_releases_numpy_backed_arrow_data_without_a_hang(tmp_path: Path) -> None:
+    modeltap.configure(store=modeltap.LocalStore(tmp_path / "data"), flush_interval=60.0)
+    c = modeltap.Collector("zero_copy", feature_names=["v"])
+    for i in range(2000):
+        # pa.array of a numpy array shares its memory: freeing it takes the GIL.
+        c.collect(pa.table({"v": pa.array(np.full(3, float(i)))}))
+    assert modeltap.close()
+    assert modeltap.stats()["rows_encoded"] == 6000
