@@ -58,7 +58,7 @@ pub(crate) fn spawn<O: Send + 'static>(
                 .unwrap_or_else(|| "unknown panic".into());
             *failure.lock() = Some(message);
             // What the failed encoder held: its record, open chunks and unsent chunks.
-            let (rows, bytes) = encoder.current.take().unwrap_or((0, 0));
+            let (rows, bytes) = encoder.current.take().map_or((0, 0), |(r, b)| (r - encoder.chunker.written(), b));
             let held = encoder.chunker.open_rows() + encoder.sealed.iter().map(|c| c.rows).sum::<u64>();
             survivor.stats.dropped(Drop::Encoder, rows + held as usize);
             survivor.queue_bytes.release(bytes);
@@ -77,7 +77,7 @@ pub(crate) struct Encoder<O> {
     pub(crate) clock: Clock,
     pub(crate) chunker: Chunker,
     pub(crate) sealed: Vec<Chunk>,
-    /// Rows and bytes of the record being encoded.
+    /// Rows and bytes of the record being encoded (its rows in a chunk are counted there).
     pub(crate) current: Option<(usize, usize)>,
 }
 
@@ -113,6 +113,15 @@ impl<O> Survivor<O> {
             }
         }
     }
+}
+
+/// Counts a sealed chunk and hands it on. Blocks while the uploader is behind: the ring then
+/// fills and drops are counted. Once the receiver is gone (the pipeline was dropped) nothing
+/// is delivered any more, so there is no one left to count for.
+fn hand_on(output: &Sender<Output>, stats: &Stats, chunk: Chunk) {
+    Stats::add(&stats.bytes_encoded, chunk.data.len());
+    Stats::add(&stats.chunks_sealed, 1);
+    let _ = output.send(Output::Chunk(chunk));
 }
 
 impl<O> Encoder<O> {
@@ -152,7 +161,8 @@ impl<O> Encoder<O> {
                     self.current = Some((rows, bytes));
                     match rec.batch.import_arrow() {
                         Ok(()) => {
-                            self.chunker.append(&rec, now, &mut self.sealed);
+                            let (output, stats) = (&self.output, &self.stats);
+                            self.chunker.append(&rec, now, &mut |chunk| hand_on(output, stats, chunk));
                             Stats::add(&self.stats.rows_encoded, rows);
                         }
                         Err(e) => {
@@ -193,12 +203,7 @@ impl<O> Encoder<O> {
 
     fn emit(&mut self) {
         for chunk in std::mem::take(&mut self.sealed) {
-            Stats::add(&self.stats.bytes_encoded, chunk.data.len());
-            Stats::add(&self.stats.chunks_sealed, 1);
-            // Blocks while the uploader is behind: the ring then fills and drops are counted.
-            if self.output.send(Output::Chunk(chunk)).is_err() {
-                return;
-            }
+            hand_on(&self.output, &self.stats, chunk);
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::ptr::read_unaligned;
 
+use super::append::push_short;
 use super::{
     write_bool, write_datetime64, write_datetime64_utc, write_f16, write_f32, write_f64, write_int, write_ucs4,
 };
@@ -24,7 +25,7 @@ pub unsafe fn write_row(out: &mut Vec<u8>, batch: &Batch, row: usize) {
                 }
                 match column {
                     Column::View(v) => write_value(out, v.kind, v.ptr.offset(row as isize * v.row_stride)),
-                    Column::Rendered(r) => out.extend_from_slice(r.field(row)),
+                    Column::Rendered(r) => push_short(out, r.field(row)),
                     Column::Arrow(a) => (*a.values).write_field(out, row),
                 }
             }

@@ -1,7 +1,11 @@
 //! numpy datetime64 values and the scoring timestamp as ISO 8601 text.
 //!
-//! Civil dates come from Howard Hinnant's `civil_from_days`, done in i128 so that every i64
-//! count of every numpy unit converts without overflow (chrono stops at ±262,143 years).
+//! Civil dates come from Howard Hinnant's `civil_from_days`: in i64 for any day a sub-second
+//! unit can reach (the common case, a few multiplications), in i128 beyond, so that every i64
+//! count of every numpy unit converts without overflow (chrono stops at ±262,143 years). A
+//! value is composed on the stack and appended in one short copy.
+
+use super::append::push_short;
 
 /// numpy's not-a-time: written as an empty field (missing).
 pub const NAT: i64 = i64::MIN;
@@ -44,8 +48,9 @@ impl DateUnit {
         })
     }
 
-    /// Units per second and fraction digits, for the units finer than a minute.
-    fn sub_second(self) -> Option<(i128, usize)> {
+    /// Units per second and fraction digits, for the units finer than a minute. Every one
+    /// fits an i64 (an attosecond count per second is 10^18 < 2^63).
+    fn sub_second(self) -> Option<(i64, usize)> {
         Some(match self {
             DateUnit::Second => (1, 0),
             DateUnit::Milli => (1_000, 3),
@@ -60,63 +65,114 @@ impl DateUnit {
 }
 
 /// (year, month 1–12, day 1–31) of a count of days since 1970-01-01.
+#[inline]
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days as i128 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    // i64 holds every intermediate for |days| < 2^40 (three billion years).
+    if days.unsigned_abs() < 1 << 40 {
+        civil_from_days_in::<i64>(days)
+    } else {
+        civil_from_days_in::<i128>(days)
+    }
+}
+
+/// Hinnant's algorithm in the integer type `T`.
+#[inline(always)]
+fn civil_from_days_in<T>(days: i64) -> (i64, u32, u32)
+where
+    T: Copy
+        + From<i64>
+        + TryInto<i64>
+        + std::ops::Add<Output = T>
+        + std::ops::Sub<Output = T>
+        + std::ops::Mul<Output = T>
+        + std::ops::Div<Output = T>
+        + PartialOrd,
+    T: Euclid,
+{
+    let c = |v: i64| T::from(v);
+    let z = c(days) + c(719_468);
+    let era = z.div_e(c(146_097));
+    let doe = z - era * c(146_097);
+    let yoe = (doe - doe / c(1460) + doe / c(36_524) - doe / c(146_096)) / c(365);
+    let doy = doe - (c(365) * yoe + yoe / c(4) - yoe / c(100));
+    let mp = (c(5) * doy + c(2)) / c(153);
+    let narrow = |v: T| v.try_into().ok().expect("within i64");
+    let d = narrow(doy - (c(153) * mp + c(2)) / c(5) + c(1)) as u32;
+    let mp = narrow(mp);
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i128::from(m <= 2);
-    (y as i64, m, d)
+    let y = narrow(yoe + era * c(400)) + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Floor division, which Hinnant's eras need for days before 0000-03-01.
+trait Euclid {
+    fn div_e(self, rhs: Self) -> Self;
+}
+
+impl Euclid for i64 {
+    #[inline(always)]
+    fn div_e(self, rhs: i64) -> i64 {
+        self.div_euclid(rhs)
+    }
+}
+
+impl Euclid for i128 {
+    #[inline(always)]
+    fn div_e(self, rhs: i128) -> i128 {
+        self.div_euclid(rhs)
+    }
 }
 
 /// A datetime64 value of `unit` as numpy's `str()` prints it; NaT writes nothing.
+#[inline]
 pub fn write_datetime64(out: &mut Vec<u8>, value: i64, unit: DateUnit) {
     if value == NAT {
         return;
     }
+    let mut text = Text::new();
+    if let Some((per_second, digits)) = unit.sub_second() {
+        let secs = value.div_euclid(per_second);
+        text.date(secs.div_euclid(86_400));
+        text.push(b'T');
+        text.clock(secs.rem_euclid(86_400) as u32);
+        if digits > 0 {
+            text.push(b'.');
+            text.digits(value.rem_euclid(per_second) as u64, digits);
+        }
+        return push_short(out, text.as_bytes());
+    }
     let v = value as i128;
     match unit {
-        DateUnit::Year => write_year(out, 1970 + v),
+        DateUnit::Year => text.year(1970 + v),
         DateUnit::Month => {
-            write_year(out, 1970 + v.div_euclid(12));
-            out.push(b'-');
-            push2(out, (v.rem_euclid(12) + 1) as u32);
+            text.year(1970 + v.div_euclid(12));
+            text.push(b'-');
+            text.two((v.rem_euclid(12) + 1) as u32);
         }
-        DateUnit::Week => write_date(out, v * 7),
-        DateUnit::Day => write_date(out, v),
+        // Beyond i64 days only for weeks past ±1.3e18 days; clamp to stay total.
+        DateUnit::Week => text.date((v * 7).clamp(i64::MIN as i128, i64::MAX as i128) as i64),
+        DateUnit::Day => text.date(value),
         DateUnit::Hour => {
-            write_date(out, v.div_euclid(24));
-            out.push(b'T');
-            push2(out, v.rem_euclid(24) as u32);
+            text.date(value.div_euclid(24));
+            text.push(b'T');
+            text.two(value.rem_euclid(24) as u32);
         }
         DateUnit::Minute => {
-            write_date(out, v.div_euclid(1440));
-            let m = v.rem_euclid(1440) as u32;
-            out.push(b'T');
-            push2(out, m / 60);
-            out.push(b':');
-            push2(out, m % 60);
+            text.date(value.div_euclid(1440));
+            let m = value.rem_euclid(1440) as u32;
+            text.push(b'T');
+            text.two(m / 60);
+            text.push(b':');
+            text.two(m % 60);
         }
-        _ => {
-            let (per_second, digits) = unit.sub_second().expect("finer than a minute");
-            let secs = v.div_euclid(per_second);
-            write_date(out, secs.div_euclid(86_400));
-            out.push(b'T');
-            write_clock(out, secs.rem_euclid(86_400) as u32);
-            if digits > 0 {
-                out.push(b'.');
-                push_digits(out, v.rem_euclid(per_second) as u64, digits);
-            }
-        }
+        _ => unreachable!("finer than a minute is handled above"),
     }
+    push_short(out, text.as_bytes())
 }
 
 /// An instant stored as UTC: as `write_datetime64`, then `Z`, the suffix of every aware value
 /// modeltap writes (the scoring timestamp's too); NaT writes nothing.
+#[inline]
 pub fn write_datetime64_utc(out: &mut Vec<u8>, value: i64, unit: DateUnit) {
     if value != NAT {
         write_datetime64(out, value, unit);
@@ -126,59 +182,111 @@ pub fn write_datetime64_utc(out: &mut Vec<u8>, value: i64, unit: DateUnit) {
 
 /// The scoring timestamp: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, microseconds, UTC.
 pub fn write_timestamp_utc(out: &mut Vec<u8>, ns: i64) {
-    let us = (ns as i128).div_euclid(1000);
+    let us = ns.div_euclid(1000);
     let secs = us.div_euclid(1_000_000);
-    write_date(out, secs.div_euclid(86_400));
-    out.push(b'T');
-    write_clock(out, secs.rem_euclid(86_400) as u32);
-    out.push(b'.');
-    push_digits(out, us.rem_euclid(1_000_000) as u64, 6);
-    out.push(b'Z');
+    let mut text = Text::new();
+    text.date(secs.div_euclid(86_400));
+    text.push(b'T');
+    text.clock(secs.rem_euclid(86_400) as u32);
+    text.push(b'.');
+    text.digits(us.rem_euclid(1_000_000) as u64, 6);
+    text.push(b'Z');
+    push_short(out, text.as_bytes())
 }
 
-fn write_date(out: &mut Vec<u8>, days: i128) {
-    // Beyond i64 days only for atto/femto extremes that never get there; clamp to stay total.
-    let days = days.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-    let (y, m, d) = civil_from_days(days);
-    write_year(out, y as i128);
-    out.push(b'-');
-    push2(out, m);
-    out.push(b'-');
-    push2(out, d);
-}
-
-/// Four digits at least, a sign for years before year 0, as numpy prints them.
-fn write_year(out: &mut Vec<u8>, y: i128) {
-    if y < 0 {
-        out.push(b'-');
+/// "00" to "99".
+static PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
     }
-    let a = y.unsigned_abs();
-    if a < 10_000 {
-        push_digits(out, a as u64, 4);
-    } else {
-        out.extend_from_slice(a.to_string().as_bytes());
+    pairs
+};
+
+/// One value's text, composed on the stack. The longest is 64 bytes: a sign and a 40-digit
+/// year (an i64 count of years, in i128), or a 12-digit year with 18 fraction digits (47).
+struct Text {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Text {
+    #[inline(always)]
+    fn new() -> Self {
+        Text { buf: [0; 64], len: 0 }
     }
-}
 
-fn write_clock(out: &mut Vec<u8>, secs: u32) {
-    push2(out, secs / 3600);
-    out.push(b':');
-    push2(out, secs / 60 % 60);
-    out.push(b':');
-    push2(out, secs % 60);
-}
+    #[inline(always)]
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 
-#[inline]
-fn push2(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
-}
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
 
-fn push_digits(out: &mut Vec<u8>, mut v: u64, width: usize) {
-    let start = out.len();
-    out.resize(start + width, b'0');
-    for i in (start..start + width).rev() {
-        out[i] = b'0' + (v % 10) as u8;
-        v /= 10;
+    #[inline(always)]
+    fn two(&mut self, v: u32) {
+        self.buf[self.len..self.len + 2].copy_from_slice(&PAIRS[v as usize % 100]);
+        self.len += 2;
+    }
+
+    /// `v` in exactly `width` digits, zero-padded (the high digits of a wider `v` are dropped).
+    #[inline(always)]
+    fn digits(&mut self, mut v: u64, width: usize) {
+        let end = self.len + width;
+        let mut at = end;
+        while at >= self.len + 2 {
+            at -= 2;
+            self.buf[at..at + 2].copy_from_slice(&PAIRS[(v % 100) as usize]);
+            v /= 100;
+        }
+        if at > self.len {
+            self.buf[self.len] = b'0' + (v % 10) as u8;
+        }
+        self.len = end;
+    }
+
+    #[inline(always)]
+    fn date(&mut self, days: i64) {
+        let (y, m, d) = civil_from_days(days);
+        if (0..10_000).contains(&y) {
+            self.digits(y as u64, 4);
+        } else {
+            self.year(y as i128);
+        }
+        self.push(b'-');
+        self.two(m);
+        self.push(b'-');
+        self.two(d);
+    }
+
+    /// Four digits at least, a sign for years before year 0, as numpy prints them.
+    fn year(&mut self, y: i128) {
+        if y < 0 {
+            self.push(b'-');
+        }
+        let a = y.unsigned_abs();
+        if a < 10_000 {
+            self.digits(a as u64, 4);
+        } else {
+            let digits = a.to_string();
+            self.buf[self.len..self.len + digits.len()].copy_from_slice(digits.as_bytes());
+            self.len += digits.len();
+        }
+    }
+
+    #[inline(always)]
+    fn clock(&mut self, secs: u32) {
+        self.two(secs / 3600);
+        self.push(b':');
+        self.two(secs / 60 % 60);
+        self.push(b':');
+        self.two(secs % 60);
     }
 }
 
@@ -215,6 +323,22 @@ mod tests {
                     expected += 1;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_i64_fast_path_agrees_with_i128_up_to_its_limit() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let limit = (1i64 << 40) - 1;
+        for days in [-limit, limit, -719_469, -719_468, -1, 0, 1, 2_932_896] {
+            assert_eq!(civil_from_days_in::<i64>(days), civil_from_days_in::<i128>(days), "{days}");
+        }
+        for _ in 0..1_000_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let days = (state as i64) >> 23; // within ±2^40
+            assert_eq!(civil_from_days_in::<i64>(days), civil_from_days_in::<i128>(days), "{days}");
         }
     }
 

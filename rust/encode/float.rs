@@ -4,16 +4,18 @@
 //! Spark with `positiveInf`/`negativeInf`; `Inf`/`Infinity` are read as strings by polars,
 //! which has no option for them.
 
+use super::append::push_short;
+
 #[inline]
 pub fn write_f64(out: &mut Vec<u8>, v: f64) {
     let mut buf = zmij::Buffer::new();
-    out.extend_from_slice(buf.format(v).as_bytes());
+    push_short(out, buf.format(v).as_bytes());
 }
 
 #[inline]
 pub fn write_f32(out: &mut Vec<u8>, v: f32) {
     let mut buf = zmij::Buffer::new();
-    out.extend_from_slice(buf.format(v).as_bytes());
+    push_short(out, buf.format(v).as_bytes());
 }
 
 /// numpy float16, given as its bits: the shortest f32 form, which casts back to the same f16.

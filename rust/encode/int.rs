@@ -1,14 +1,16 @@
 //! Integers (itoa) and booleans as pandas reads them back (`True`/`False`).
 
+use super::append::push_short;
+
 #[inline]
 pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
     let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(v).as_bytes());
+    push_short(out, buf.format(v).as_bytes());
 }
 
 #[inline]
 pub fn write_bool(out: &mut Vec<u8>, v: bool) {
-    out.extend_from_slice(if v { b"True" } else { b"False" });
+    push_short(out, if v { b"True" } else { b"False" });
 }
 
 #[cfg(test)]

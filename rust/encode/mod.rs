@@ -1,6 +1,7 @@
 //! Values to CSV fields. Every writer appends to a `Vec<u8>` and allocates nothing per value:
 //! this is the encoder thread's inner loop.
 
+mod append;
 pub mod batch;
 mod datetime;
 mod float;

@@ -4,53 +4,106 @@
 //! `""` differs from a missing value, written as nothing), and when it starts or ends with a
 //! space or tab (so readers that trim cannot change it). Quotes inside are doubled.
 
+use super::append::push_short;
+
+/// The bytes that make a field quoted wherever they are.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b',' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// Fields at least this long are scanned with memchr's vector search, shorter ones byte by
+/// byte (where the search's set-up would cost more than it saves).
+const LONG: usize = 32;
+
 /// Whether `s` must be written quoted.
 #[inline]
 pub fn needs_quoting(s: &[u8]) -> bool {
     match (s.first(), s.last()) {
         (None, _) => true,
         (Some(b' ' | b'\t'), _) | (_, Some(b' ' | b'\t')) => true,
-        _ => s.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')),
+        _ if s.len() < LONG => s.iter().any(|&b| SPECIAL[b as usize]),
+        _ => memchr::memchr3(b',', b'"', b'\n', s).is_some() || memchr::memchr(b'\r', s).is_some(),
     }
 }
 
 #[inline]
 pub fn write_text(out: &mut Vec<u8>, s: &str) {
-    write_field(out, s.as_bytes())
+    let s = s.as_bytes();
+    if needs_quoting(s) {
+        write_quoted(out, s)
+    } else {
+        push_short(out, s)
+    }
 }
 
-fn write_field(out: &mut Vec<u8>, s: &[u8]) {
-    if !needs_quoting(s) {
-        out.extend_from_slice(s);
-        return;
-    }
+fn write_quoted(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    for part in s.split_inclusive(|&b| b == b'"') {
-        out.extend_from_slice(part);
-        if part.last() == Some(&b'"') {
-            out.push(b'"');
-        }
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'"', s) {
+        out.extend_from_slice(&s[from..=at]);
+        out.push(b'"');
+        from = at + 1;
     }
+    out.extend_from_slice(&s[from..]);
     out.push(b'"');
+}
+
+/// The code points of a UCS4 cell.
+#[inline]
+fn units(cell: &[u8]) -> impl DoubleEndedIterator<Item = u32> + '_ {
+    cell.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
 }
 
 /// A numpy fixed-width unicode cell (`<U{n}`: native-endian UCS4, padded with trailing NULs).
 /// Code points that are not valid Unicode scalar values become U+FFFD: `collect()` refuses
 /// them, so only an array changed in place after the call (without `copy=True`) can hold them.
+#[inline]
 pub fn write_ucs4(out: &mut Vec<u8>, cell: &[u8]) {
-    let units = cell.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]));
-    let len = cell.len() / 4 - units.clone().rev().take_while(|&u| u == 0).count();
-    let start = out.len();
-    let mut utf8 = [0u8; 4];
-    for u in units.take(len) {
-        let ch = char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER);
-        out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
-    }
-    // Written raw first, the common case; quoted afterwards only if it has to be.
-    if needs_quoting(&out[start..]) {
-        let raw = out.split_off(start);
-        write_field(out, &raw);
+    let len = cell.len() / 4 - units(cell).rev().take_while(|&u| u == 0).count();
+    let cell = &cell[..4 * len];
+    // Decided on the code points, so the field is written once: the specials are all ASCII.
+    let edge = |u: Option<u32>| matches!(u, Some(0x20 | 0x09));
+    let quoted = len == 0
+        || edge(units(cell).next())
+        || edge(units(cell).next_back())
+        || units(cell).any(|u| u < 0x80 && SPECIAL[u as usize]);
+    // At most 4 bytes a code point (a doubled quote is 2), and the two quotes.
+    out.reserve(cell.len() + 2);
+    // SAFETY: every write below stays within the `cell.len() + 2` bytes reserved past `len`,
+    // and `set_len` counts only bytes written.
+    unsafe {
+        let start = out.as_mut_ptr().add(out.len());
+        let mut at = start;
+        let mut put = |b: u8| {
+            *at = b;
+            at = at.add(1);
+        };
+        if quoted {
+            put(b'"');
+        }
+        for u in units(cell) {
+            if u < 0x80 {
+                put(u as u8);
+                if quoted && u == u32::from(b'"') {
+                    put(b'"');
+                }
+            } else {
+                let ch = char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER);
+                let mut utf8 = [0u8; 4];
+                ch.encode_utf8(&mut utf8).bytes().for_each(&mut put);
+            }
+        }
+        if quoted {
+            put(b'"');
+        }
+        let written = at.offset_from(start) as usize;
+        out.set_len(out.len() + written);
     }
 }
 
@@ -118,6 +171,24 @@ mod tests {
             assert_eq!(parse(&field(&s)), s);
             let cell = ucs4(&s, len + 2);
             assert_eq!(parse(&ucs4_field(&cell)), s);
+        }
+    }
+
+    #[test]
+    fn long_fields_are_scanned_for_every_special() {
+        // Past `LONG` the vector search decides: each special, at each place, must still quote.
+        for len in [LONG - 1, LONG, LONG + 1, 100, 1000] {
+            let plain = "x".repeat(len);
+            assert_eq!(field(&plain), plain);
+            for special in [',', '"', '\r', '\n'] {
+                for at in [0, 1, len / 2, len - 2] {
+                    let mut s: Vec<char> = plain.chars().collect();
+                    s[at] = special;
+                    let s: String = s.into_iter().collect();
+                    assert!(needs_quoting(s.as_bytes()), "{special:?} at {at} of {len}");
+                    assert_eq!(parse(&field(&s)), s);
+                }
+            }
         }
     }
 
