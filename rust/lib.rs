@@ -7,6 +7,7 @@
 //! layer.
 
 pub mod arrow;
+pub mod arrow_strings;
 pub mod batch;
 pub mod chunk;
 pub mod clock;

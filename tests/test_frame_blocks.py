@@ -193,7 +193,7 @@ def test_the_block_path_is_the_one_taken(store: modeltap.LocalStore, monkeypatch
     for frame in _frames().values():
         modeltap.Collector(f"taken{next(_names)}").collect(frame)
     with pytest.raises(AssertionError, match="public path"):
-        modeltap.Collector("nullable").collect(pd.DataFrame({"n": pd.array([1, None], dtype="Int64")}))
+        modeltap.Collector("objects").collect(pd.DataFrame({"o": np.array([1, "a"], dtype=object)}))
     _native._set_frame_blocks(False)
     try:
         with pytest.raises(AssertionError, match="public path"):

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-Columns = list[np.ndarray]
+# A column, or a nullable column as (values, mask).
+Column = np.ndarray | tuple[np.ndarray, np.ndarray]
+Columns = list[Column]
 
 # Marks a datetime64 column whose values are UTC instants; the core (rust/python/convert.rs,
 # UTC_METADATA) writes them ending in ``Z``, as it writes every aware value.
@@ -61,7 +63,7 @@ def _single_block(frame: Any, copy: bool) -> np.ndarray | None:
     return values if isinstance(values, np.ndarray) and values.dtype == dtype else None
 
 
-def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
+def _series_values(series: Any, name: str, copy: bool) -> Column:
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "biufM":
         return np.asarray(series.to_numpy(copy=copy))
@@ -69,14 +71,31 @@ def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
         raise TypeError(
             f"column {name!r} holds timedeltas (dtype {dtype}); collect() does not take them: {_TIMEDELTA_HINT}"
         )
+    masked = _masked(series)
+    if masked is not None:
+        return masked
     if getattr(dtype, "tz", None) is not None:
         # Aware timestamps: their UTC values (pandas' own memory: tz_convert(None) is a view),
         # marked so that the core writes them with a Z.
         naive = series.dt.tz_convert(None).to_numpy(copy=copy)
         return utc(np.asarray(naive))
-    # Strings, categories, nullable ints/bools/floats: the values as Python objects (ints to
-    # the last digit), missing values as None (empty fields).
+    # Strings and categories: the values as Python objects, missing values as None (empty
+    # fields).
     return np.asarray(series.to_numpy(dtype=object, na_value=None))
+
+
+def _masked(series: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A nullable int, float or bool column as (values, mask): the core writes each value as
+    its numpy dtype's values are written and a masked one as an empty field."""
+    pd = sys.modules["pandas"]
+    array = series.array
+    if not isinstance(array, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)):
+        return None
+    numpy_dtype = array.dtype.numpy_dtype
+    mask = np.asarray(array.isna(), dtype=bool)
+    # Masked slots are filled with a placeholder; the core never reads them.
+    values = np.asarray(array.to_numpy(dtype=numpy_dtype, na_value=numpy_dtype.type(0)))
+    return values, mask
 
 
 def utc(values: np.ndarray) -> np.ndarray:
@@ -135,7 +154,7 @@ def _positions(labels: list[str], names: Sequence[str] | None) -> list[int]:
     return list(range(len(labels)))
 
 
-def _mapped_column(values: Any, name: str, copy: bool) -> np.ndarray:
+def _mapped_column(values: Any, name: str, copy: bool) -> Column:
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
             raise ValueError(f"column {name!r} is a {values.ndim}-D array; a dict's columns are 1-D")

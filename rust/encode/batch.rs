@@ -24,6 +24,12 @@ pub unsafe fn write_row(out: &mut Vec<u8>, batch: &Batch, row: usize) {
                 match column {
                     Column::View(v) => write_value(out, v.kind, v.ptr.offset(row as isize * v.row_stride)),
                     Column::Rendered(r) => out.extend_from_slice(r.field(row)),
+                    Column::Masked(m) => {
+                        if let Some(p) = m.value(row) {
+                            write_value(out, m.values.kind, p)
+                        }
+                    }
+                    Column::Coded(c) => out.extend_from_slice(c.field(row)),
                 }
             }
         }

@@ -2,11 +2,12 @@
 
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyType};
+use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
-use crate::batch::{Batch, Column, Kind, Rendered, View};
+use crate::batch::{Batch, Categories, Column, Kind, Masked, Rendered, View};
 use crate::encode::{write_bool, write_f64, write_int, write_text, DateUnit};
 use crate::schema::ColumnType;
 
@@ -74,6 +75,11 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Conv
     let mut columns = Vec::with_capacity(list.len());
     let owners = PyList::empty(py);
     for (j, item) in list.iter().enumerate() {
+        // A nullable column comes as (values, mask).
+        let (item, mask) = match item.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, Some(pair.get_item(1)?)),
+            _ => (item, None),
+        };
         let arr = item
             .cast::<PyUntypedArray>()
             .map_err(|_| PyTypeError::new_err(format!("column {j} is a {}, not a numpy array", type_name(&item))))?;
@@ -88,7 +94,26 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Conv
             }
             _ => {}
         }
-        if arr.dtype().kind() == b'O' {
+        if let Some(mask) = mask {
+            let mask = mask.cast_into::<PyUntypedArray>().ok().filter(|m| m.dtype().kind() == b'b' && m.shape() == [n]);
+            let Some(mask) = mask else {
+                return Err(PyValueError::new_err(format!("column {j}'s mask is not a 1-D bool array of {n} values")));
+            };
+            let kind = kind_of(&arr)?;
+            if matches!(kind, Kind::Unicode(_)) {
+                return Err(PyTypeError::new_err(format!("column {j}: only numbers and bools come with a mask")));
+            }
+            let view = |a: &Bound<'_, PyUntypedArray>, kind| View {
+                ptr: unsafe { (*a.as_array_ptr()).data as *const u8 },
+                kind,
+                row_stride: a.strides()[0],
+                col_stride: 0,
+            };
+            // SAFETY: both views address live arrays of n values, kept by `owners`.
+            columns.push(Column::Masked(unsafe { Masked::new(view(&arr, kind), view(&mask, Kind::Bool), n) }));
+            owners.append(arr)?;
+            owners.append(mask)?;
+        } else if arr.dtype().kind() == b'O' {
             columns.push(Column::Rendered(render_objects(arr.as_any(), j, n)?));
         } else {
             let kind = kind_of(&arr)?;
@@ -123,6 +148,23 @@ fn native_layout<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, P
         }
     }
     Ok(arr.clone())
+}
+
+/// The kind of an array read in place as it is (a pandas block): `None` for what would need a
+/// conversion first (another byte order, datetimes in multiples of a unit) or is not numbers,
+/// bools or datetimes.
+pub(super) fn block_kind(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Kind>> {
+    let dtype = arr.dtype();
+    if !matches!(dtype.kind(), b'b' | b'i' | b'u' | b'f' | b'M') || dtype.is_native_byteorder() == Some(false) {
+        return Ok(None);
+    }
+    if dtype.kind() == b'M'
+        && (!dtype.getattr(intern!(arr.py(), "metadata"))?.is_none()
+            || datetime_unit(&dtype.getattr(intern!(arr.py(), "str"))?.extract::<String>()?).1 != 1)
+    {
+        return Ok(None);
+    }
+    Ok(kind_of(arr).ok())
 }
 
 pub(super) fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
@@ -287,6 +329,19 @@ fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Ren
             out.ty = Some(out.ty.map_or(t, |was| was.merge(t)));
         }
         out.end_field();
+    }
+    Ok(out)
+}
+
+/// The values of a 1-D object array each rendered to its own field with its own type (a
+/// categorical's categories): the fields and types their rows would have in an object column.
+pub(super) fn render_each(col: &Bound<'_, PyAny>) -> PyResult<Categories> {
+    let sc = scalars(col.py())?;
+    let mut out = Categories::default();
+    let mut aware = None;
+    for v in col.try_iter()? {
+        out.types.push(render_object(&v?, 0, sc, &mut aware, &mut out.fields.bytes)?);
+        out.fields.end_field();
     }
     Ok(out)
 }

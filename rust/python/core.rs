@@ -157,6 +157,7 @@ struct Binding {
     core: Arc<Core>,
     stream: Arc<StreamConfig>,
     wait: Option<Duration>,
+    labels: frame::LabelsSeen,
 }
 
 /// The pure Python function that turns frames, dicts and lists into columns; imported once.
@@ -199,9 +200,9 @@ impl Binding {
     /// A frame, dict or list as columns, converted by one call of the Python function.
     fn other_input(&self, data: &Bound<'_, PyAny>, ncols: usize, copy: bool) -> PyResult<Input<Py<PyAny>>> {
         let py = data.py();
-        let names = self.stream.contract().map(|c| c.names.clone());
+        let names = self.stream.contract().map(|c| c.names.as_slice());
         let fixed = names.is_some();
-        if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names.as_deref(), copy)? {
+        if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names, &self.labels, copy)? {
             return Ok(Input { batch, owner, labels });
         }
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
@@ -262,7 +263,7 @@ impl PyStream {
     /// Moves this handle to `core`; its stream (contract, switches) moves whole.
     fn _bind(&mut self, core: &PyCore) -> PyResult<()> {
         let stream = self.stream()?.clone();
-        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait }));
+        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait, labels: Default::default() }));
         Ok(())
     }
 
