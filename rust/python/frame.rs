@@ -181,6 +181,13 @@ fn read_frame<'py>(
         return Ok(None);
     }
     let blocks = data.getattr(intern!(py, "_mgr"))?.getattr(intern!(py, "blocks"))?.cast_into::<PyTuple>()?;
+    if blocks.len() == 1 {
+        // One block holding every column in order (a frame made from a 2-D array): one view,
+        // which the encoder writes as it writes a numpy array.
+        if let Some(whole) = whole_block(pd, &blocks.get_item(0)?, labels.len(), copy)? {
+            return Ok(Some((whole, labels.into_own())));
+        }
+    }
     let mut reading = Reading { columns: vec![None; labels.len()], rows: None, owners: Vec::new() };
     for block in blocks.iter() {
         let values = block.getattr(intern!(py, "values"))?;
@@ -281,6 +288,47 @@ fn read_values<'py>(
     Ok(reading.place(loc, n, Column::Rendered(rendered)))
 }
 
+/// A block of numbers, bools or datetimes whose locations are `0..cols` in order, as one
+/// view; `None` for any other block.
+fn whole_block(pd: &Pandas, block: &Bound<'_, PyAny>, cols: usize, copy: bool) -> PyResult<Option<Converted>> {
+    let py = block.py();
+    let locs = block.getattr(intern!(py, "mgr_locs"))?.getattr(intern!(py, "as_array"))?;
+    let locs = locs.cast::<PyArray1<isize>>()?;
+    // SAFETY: as in `read_frame`.
+    let locs = unsafe { locs.as_slice() }.map_err(PyErr::from)?;
+    if locs.len() != cols || locs.iter().enumerate().any(|(i, &l)| l != i as isize) {
+        return Ok(None);
+    }
+    let values = block.getattr(intern!(py, "values"))?;
+    let (values, utc) = if values.cast::<PyUntypedArray>().is_ok() {
+        (values, false)
+    } else if values.get_type().is(pd.datetimes.bind(py)) {
+        let utc = !values.getattr(intern!(py, "tz"))?.is_none();
+        (values.getattr(intern!(py, "_ndarray"))?, utc)
+    } else {
+        return Ok(None);
+    };
+    let values = if copy { values.call_method0(intern!(py, "copy"))? } else { values };
+    let values = values.cast_into::<PyUntypedArray>()?;
+    let Some(kind) = numpy_kind(&values, utc)? else { return Ok(None) };
+    let (&[k, rows], &[s0, s1]) = (values.shape(), values.strides()) else { return Ok(None) };
+    if k != cols {
+        return Ok(None);
+    }
+    let ptr = unsafe { (*values.as_array_ptr()).data as *const u8 };
+    let view = View { ptr, kind, row_stride: s1, col_stride: s0 };
+    Ok(Some(Converted { batch: Batch::Block { view, rows, cols }, owner: Some(values.into_any().unbind()) }))
+}
+
+/// The kind of a numpy block's values; datetimes marked `utc` are UTC instants.
+fn numpy_kind(values: &Bound<'_, PyUntypedArray>, utc: bool) -> PyResult<Option<Kind>> {
+    Ok(match block_kind(values)? {
+        Some(Kind::DateTime(unit)) if utc => Some(Kind::UtcDateTime(unit)),
+        _ if utc => None,
+        k => k,
+    })
+}
+
 /// A 1-D array as a view of its values.
 fn view(arr: &Bound<'_, PyUntypedArray>, kind: Kind) -> View {
     // SAFETY: the array's data pointer, read while attached.
@@ -296,12 +344,7 @@ fn numpy_columns<'py>(
     utc: bool,
     reading: &mut Reading<'py>,
 ) -> PyResult<bool> {
-    let Some(kind) = block_kind(&values)? else { return Ok(false) };
-    let kind = match kind {
-        Kind::DateTime(unit) if utc => Kind::UtcDateTime(unit),
-        _ if utc => return Ok(false),
-        k => k,
-    };
+    let Some(kind) = numpy_kind(&values, utc)? else { return Ok(false) };
     let (k, n, s0, s1) = match (values.shape(), values.strides()) {
         (&[k, n], &[s0, s1]) => (k, n, s0, s1),
         (&[n], &[s1]) => (1, n, 0, s1),
