@@ -74,6 +74,13 @@ def _series_values(series: Any, name: str, copy: bool) -> Column:
     masked = _masked(series)
     if masked is not None:
         return masked
+    pd = sys.modules["pandas"]
+    if isinstance(dtype, pd.CategoricalDtype):
+        # Each row its category's own object (pandas' to_numpy would make floats of int
+        # categories when a value is missing); code -1, missing, is the None after them.
+        categories = np.empty(len(dtype.categories) + 1, dtype=object)
+        categories[:-1] = dtype.categories.to_numpy(dtype=object, na_value=None)
+        return np.asarray(categories[series.cat.codes.to_numpy()])
     if getattr(dtype, "tz", None) is not None:
         # Aware timestamps: their UTC values (pandas' own memory: tz_convert(None) is a view),
         # marked so that the core writes them with a Z.
