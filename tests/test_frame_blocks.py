@@ -9,12 +9,14 @@ import io
 import itertools
 import weakref
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import modeltap
+import modeltap.tabular
 from modeltap import _native
 
 _names = itertools.count()
@@ -158,6 +160,88 @@ def _assert_reads_back(written: bytes, frame: pd.DataFrame) -> None:
             pd.testing.assert_series_equal(back, column, check_exact=True, check_names=False)
 
 
+class _Subclass(pd.DataFrame):
+    pass
+
+
+def _hostile() -> dict[str, Any]:
+    """Frames whose layout is not the common one: each is read right or goes the public way."""
+    rng = np.random.default_rng(5)
+    unconsolidated = pd.DataFrame({"a": rng.random(3)})
+    for name in "bcd":
+        unconsolidated[name] = rng.random(3)  # one block per column, until consolidated
+    consolidated = unconsolidated.copy()
+    consolidated._consolidate_inplace()
+    assert len(unconsolidated._mgr.blocks) == 4 and len(consolidated._mgr.blocks) == 1
+    wide = pd.DataFrame(rng.random((6, 5)), columns=list("vwxyz"))
+    return {
+        "duplicate labels": pd.DataFrame(rng.random((2, 2)), columns=["a", "a"]),
+        "MultiIndex columns": pd.DataFrame(rng.random((2, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)])),
+        "int labels": pd.DataFrame(rng.random((2, 2))),
+        "non-unique row index": pd.DataFrame({"a": [1.0, 2.0]}, index=[7, 7]),
+        "a DataFrame subclass": _Subclass({"a": [1.0, 2.0]}),
+        "unconsolidated blocks": unconsolidated,
+        "consolidated blocks": consolidated,
+        "strided slice of rows and columns": wide.iloc[::-2, 1::2],
+        "no rows, every kind": _kinds()["every kind in one frame"].iloc[:0],
+        "Series": pd.Series([0.5, -1.0], name="s"),
+        "Series without a name": pd.Series(_nullable("Int64")),
+        "Series named by an int": pd.Series([1.5], name=3),
+        "categorical Series": pd.Series(pd.Categorical(["a", None]), name="c"),
+        "tz-aware Series": pd.Series(pd.date_range("2026-03-29", periods=3, freq="h", tz="Europe/Oslo"), name="t"),
+        "object column": pd.DataFrame({"o": np.array([1, "a", None], dtype=object), "f": [1.0, 2.0, 3.0]}),
+        "timedelta column": pd.DataFrame({"f": [1.0], "d": pd.to_timedelta([1], unit="s")}),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_hostile()))
+def test_hostile_frames_are_read_right_or_go_the_public_way(store: modeltap.LocalStore, kind: str) -> None:
+    """The same file, or the same error, on both paths."""
+    outcomes = []
+    for blocks in (True, False):
+        _native._set_frame_blocks(blocks)
+        try:
+            outcomes.append(_written(store, _hostile()[kind]))
+        except (TypeError, ValueError) as e:
+            outcomes.append(f"{type(e).__name__}: {e}")
+        finally:
+            _native._set_frame_blocks(True)
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_masked_value_is_empty_whatever_its_slot_holds(store: modeltap.LocalStore) -> None:
+    column = pd.array([1, 2, 3], dtype="Int64")
+    column._data[1] = 999_999  # garbage under the mask
+    column._mask[1] = True
+    flags = pd.array([True, False], dtype="boolean")
+    flags._mask[0] = True
+    assert _both_paths(store, pd.DataFrame({"n": column})).splitlines() == [b"n", b"1", b'""', b"3"]
+    assert _both_paths(store, pd.DataFrame({"b": flags})).splitlines() == [b"b", b'""', b"False"]
+
+
+def test_copy_true_copies_every_kind(store: modeltap.LocalStore) -> None:
+    frame = _kinds()["every kind in one frame"]
+    before = _written(store, frame)
+    c = modeltap.Collector("copied")
+    c.collect(frame, copy=True)
+    # After the call, before the encoder may have run: every array the rows were read from.
+    for block in frame._mgr.blocks:
+        values = block.values
+        for name in ("_data", "_codes", "_ndarray"):
+            inner = getattr(values, name, None)
+            if isinstance(inner, np.ndarray) and inner.dtype.kind != "O":
+                inner[...] = inner[::-1] if inner.ndim == 1 else inner[:, ::-1]
+        if isinstance(values, np.ndarray):
+            values[...] = values[:, ::-1]
+        if hasattr(values, "_mask"):
+            values._mask[...] = True
+    assert modeltap.flush()
+    (path,) = sorted(Path(store.root).rglob("*/copied/*/*/*/*/*/data.csv"))
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    values = table[[col for col in table.columns if not col.startswith("$")]]
+    assert bytes(values.to_csv(index=False), "utf-8") == before
+
+
 def test_text_columns_are_written_exactly(store: modeltap.LocalStore) -> None:
     frame = pd.DataFrame({"x": [0.5, 1.5], "s": ['b,"c"\n', None], "t": ["é😀", ""]})
     assert str(frame.dtypes["s"]) == "str"  # pandas 3: Arrow memory
@@ -261,7 +345,10 @@ def test_the_block_path_is_the_one_taken(store: modeltap.LocalStore, monkeypatch
         raise AssertionError("the public path was taken")
 
     monkeypatch.setattr(modeltap.tabular, "from_dataframe", broken)
-    for frame in _frames().values():
+    hostile = _hostile()
+    in_place = ["unconsolidated blocks", "consolidated blocks", "strided slice of rows and columns", "no rows, every kind"]
+    in_place += ["Series", "Series without a name", "categorical Series", "tz-aware Series", "non-unique row index"]
+    for frame in [*_frames().values(), *(hostile[k] for k in in_place)]:
         modeltap.Collector(f"taken{next(_names)}").collect(frame)
     with pytest.raises(AssertionError, match="public path"):
         modeltap.Collector("objects").collect(pd.DataFrame({"o": np.array([1, "a"], dtype=object)}))
@@ -282,3 +369,58 @@ def test_object_arrays_are_read_from_their_cells_in_any_layout(store: modeltap.L
     assert _written(store, grid[1]).splitlines()[1:] == [b'"b,""c""",2,True']
     column = _written(store, grid[::-1, 0], names=["s"])
     assert column.splitlines()[1:] == [b"z", b"\xc3\xa9", b'"b,""c"""', b"a"]
+
+
+def test_labels_are_compared_with_the_names_on_every_call(store: modeltap.LocalStore) -> None:
+    """Frames with their own columns Index (as frames built per request have), one sharing the
+    Index of the last, and one whose labels come in another order: each row lands under its name."""
+    c = modeltap.Collector("labels", feature_names=["a", "b"])
+    shared = pd.DataFrame({"a": [1.0], "b": [2.0]})
+    c.collect(shared)
+    c.collect(pd.DataFrame([[3.0, 4.0]], columns=shared.columns))
+    c.collect(pd.DataFrame({"a": [5.0], "b": [6.0]}))
+    c.collect(pd.DataFrame({"b": [8.0], "a": [7.0]}))  # reordered by the public path
+    assert modeltap.flush()
+    (path,) = sorted(Path(store.root).rglob("*/labels/*/*/*/*/*/data.csv"))
+    table = pd.read_csv(path)
+    assert table[["a", "b"]].values.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]
+
+
+def _arrays_of(frame: pd.DataFrame) -> list[weakref.ref[np.ndarray]]:
+    """Weak references to every numpy array the frame's blocks hold."""
+    arrays = []
+    for block in frame._mgr.blocks:
+        for name in ("_data", "_mask", "_codes", "_ndarray"):
+            inner = getattr(block.values, name, None)
+            if isinstance(inner, np.ndarray):
+                arrays.append(weakref.ref(inner))
+        if isinstance(block.values, np.ndarray):
+            arrays.append(weakref.ref(block.values))
+    return arrays
+
+
+def test_every_kind_is_released_over_many_calls(store: modeltap.LocalStore) -> None:
+    """A bounded loop of frames of every kind: their arrays are released once encoded, and the
+    memory stays flat (a leak of one small object per call would show)."""
+    c = modeltap.Collector("many")
+    kinds = _kinds()["every kind in one frame"]
+    arrays = _arrays_of(kinds)
+    assert len(arrays) >= 8
+    for _ in range(2_000):
+        c.collect(kinds)
+    assert modeltap.flush(timeout=60)
+    baseline = _rss_bytes()
+    for _ in range(50_000):
+        c.collect(kinds)
+    assert modeltap.flush(timeout=60)
+    assert _rss_bytes() - baseline < 16 << 20
+    del kinds
+    for _ in range(200):  # each collect() releases a few owners the encoder is done with
+        c.collect(_kinds()["every kind in one frame"])
+        modeltap.flush()
+        if not any(a() is not None for a in arrays):
+            break
+    gc.collect()
+    assert all(a() is None for a in arrays)
+    s = modeltap.stats()
+    assert s["rows_written"] + s["rows_dropped"]["ring_full"] == s["rows_collected"] + s["rows_dropped"]["ring_full"]
