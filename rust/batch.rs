@@ -148,7 +148,8 @@ impl Masked {
     #[inline]
     pub unsafe fn value(&self, row: usize) -> Option<*const u8> {
         let r = row as isize;
-        (*self.mask.ptr.offset(r * self.mask.row_stride) == 0).then(|| self.values.ptr.offset(r * self.values.row_stride))
+        (*self.mask.ptr.offset(r * self.mask.row_stride) == 0)
+            .then(|| self.values.ptr.offset(r * self.values.row_stride))
     }
 }
 

@@ -105,7 +105,7 @@ def _kinds() -> dict[str, pd.DataFrame]:
     for dtype in _NULLABLE:
         frames[f"nullable {dtype}"] = pd.DataFrame({"n": _nullable(dtype), "x": [1.5, 2.5, 3.5, 4.5]})
     frames["nullable, all missing"] = pd.DataFrame({"n": pd.array([None, None], dtype="Int64")})
-    frames["categorical str"] = pd.DataFrame({"k": pd.Categorical(["lo", None, "hi,\"q\"", "lo"])})
+    frames["categorical str"] = pd.DataFrame({"k": pd.Categorical(["lo", None, 'hi,"q"', "lo"])})
     frames["categorical int"] = pd.DataFrame({"k": pd.Categorical([3, None, -(2**40), 3])})
     frames["categorical float"] = pd.DataFrame({"k": pd.Categorical([0.1, 2.5, None, 0.1])})
     frames["categorical of datetimes"] = pd.DataFrame({"k": pd.Categorical(pd.to_datetime(["2024-01-01", None]))})
@@ -346,7 +346,12 @@ def test_the_block_path_is_the_one_taken(store: modeltap.LocalStore, monkeypatch
 
     monkeypatch.setattr(modeltap.tabular, "from_dataframe", broken)
     hostile = _hostile()
-    in_place = ["unconsolidated blocks", "consolidated blocks", "strided slice of rows and columns", "no rows, every kind"]
+    in_place = [
+        "unconsolidated blocks",
+        "consolidated blocks",
+        "strided slice of rows and columns",
+        "no rows, every kind",
+    ]
     in_place += ["Series", "Series without a name", "categorical Series", "tz-aware Series", "non-unique row index"]
     for frame in [*_frames().values(), *(hostile[k] for k in in_place)]:
         modeltap.Collector(f"taken{next(_names)}").collect(frame)

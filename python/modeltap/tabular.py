@@ -1,9 +1,11 @@
 """What ``collect()`` takes, made into what the native core reads.
 
-numpy arrays go to the core as they are (no copy). Data frames, dicts and lists become a list
-of 1-D numpy columns: numeric and naive datetime columns are views where pandas allows (copies
-under ``copy=True``), tz-aware columns a UTC view the core writes with a ``Z``, anything else an
-object column that the core renders while the GIL is held.
+numpy arrays go to the core as they are (no copy); so do most pandas frames, which the core
+reads block by block (``rust/python/frame.rs``). The rest of the frames, and dicts and lists,
+become a list of 1-D numpy columns: numeric and naive datetime columns are views where pandas
+allows (copies under ``copy=True``), tz-aware columns a UTC view the core writes with a ``Z``,
+nullable columns (values, mask) pairs, anything else an object column that the core renders
+while the GIL is held. Both ways write a column alike, byte for byte.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def from_records(rows: Sequence[Mapping[Any, Any]], names: Sequence[str] | None)
         if len(row) != len(keys) or any(k not in row for k in keys):
             raise ValueError(f"row {i} has the keys {sorted(map(str, row))}, row 0 has {sorted(labels)}")
     positions = _positions(labels, names)
-    columns = [_column([row[keys[i]] for row in rows], labels[i]) for i in positions]
+    columns: Columns = [_column([row[keys[i]] for row in rows], labels[i]) for i in positions]
     return columns, [labels[i] for i in positions]
 
 

@@ -263,7 +263,8 @@ impl PyStream {
     /// Moves this handle to `core`; its stream (contract, switches) moves whole.
     fn _bind(&mut self, core: &PyCore) -> PyResult<()> {
         let stream = self.stream()?.clone();
-        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait, labels: Default::default() }));
+        self.bound =
+            Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait, labels: Default::default() }));
         Ok(())
     }
 

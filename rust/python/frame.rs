@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use numpy::{PyArray1, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -258,7 +258,7 @@ fn read_values<'py>(
     }
     if ty.is(pd.datetimes.bind(py)) {
         // Naive: the datetimes themselves; tz-aware: their UTC values, written with a `Z`.
-        let aware = !values.getattr(intern!(py, "tz"))?.is_none();
+        let aware = values.getattr(intern!(py, "dtype"))?.cast::<PyArrayDescr>().is_err();
         return numpy_columns(copied(values.getattr(intern!(py, "_ndarray"))?)?, locs, aware, reading);
     }
     let [loc] = *locs else { return Ok(false) };
@@ -277,7 +277,11 @@ fn read_values<'py>(
     if ty.is(pd.categorical.bind(py)) {
         let codes = copied(values.getattr(intern!(py, "_codes"))?)?;
         let (Some(kind), &[n]) = (block_kind(&codes)?, codes.shape()) else { return Ok(false) };
-        let Some(categories) = categories_of(&values.getattr(intern!(py, "categories"))?)? else { return Ok(false) };
+        let Some(categories) =
+            categories_of(&values.getattr(intern!(py, "_dtype"))?.getattr(intern!(py, "categories"))?)?
+        else {
+            return Ok(false);
+        };
         // SAFETY: the view addresses a live array of n codes, kept by the owners.
         let Some(column) = (unsafe { Coded::new(view(&codes, kind), categories, n) }) else { return Ok(false) };
         reading.owners.push(codes.into_any());
@@ -303,7 +307,7 @@ fn whole_block(pd: &Pandas, block: &Bound<'_, PyAny>, cols: usize, copy: bool) -
     let (values, utc) = if values.cast::<PyUntypedArray>().is_ok() {
         (values, false)
     } else if values.get_type().is(pd.datetimes.bind(py)) {
-        let utc = !values.getattr(intern!(py, "tz"))?.is_none();
+        let utc = values.getattr(intern!(py, "dtype"))?.cast::<PyArrayDescr>().is_err();
         (values.getattr(intern!(py, "_ndarray"))?, utc)
     } else {
         return Ok(None);
@@ -367,7 +371,9 @@ fn numpy_columns<'py>(
 
 /// Categories rendered lately, by identity (a pandas Index is immutable; holding it keeps its
 /// address from being reused): frames of one `CategoricalDtype` share its categories.
-static CATEGORIES: PyOnceLock<Mutex<VecDeque<(Py<PyAny>, Arc<Categories>)>>> = PyOnceLock::new();
+static CATEGORIES: PyOnceLock<Mutex<VecDeque<KeptCategories>>> = PyOnceLock::new();
+/// Categories (the pandas Index) and their rendering.
+type KeptCategories = (Py<PyAny>, Arc<Categories>);
 const CATEGORIES_KEPT: usize = 16;
 /// Larger categories are rendered on each call rather than kept.
 const CATEGORIES_KEPT_BYTES: usize = 1 << 20;
@@ -390,25 +396,12 @@ fn categories_of(categories: &Bound<'_, PyAny>) -> PyResult<Option<Arc<Categorie
         let evicted = {
             let mut kept = cache.lock().unwrap_or_else(|e| e.into_inner());
             kept.push_front((categories.clone().unbind(), rendered.clone()));
-            kept.truncate_back(CATEGORIES_KEPT)
+            let over = kept.len().saturating_sub(CATEGORIES_KEPT);
+            (0..over).filter_map(|_| kept.pop_back()).collect::<Vec<_>>()
         };
         drop(evicted); // released after the lock
     }
     Ok(Some(rendered))
-}
-
-trait TruncateBack<T> {
-    fn truncate_back(&mut self, len: usize) -> Vec<T>;
-}
-
-impl<T> TruncateBack<T> for VecDeque<T> {
-    fn truncate_back(&mut self, len: usize) -> Vec<T> {
-        let mut out = Vec::new();
-        while self.len() > len {
-            out.extend(self.pop_back());
-        }
-        out
-    }
 }
 
 /// Categories in Arrow memory or a numpy array of ints, floats or bools are rendered here;
@@ -433,8 +426,20 @@ fn render_categories(categories: &Bound<'_, PyAny>) -> PyResult<Option<Categorie
     }
     if let Ok(array) = values.cast::<PyUntypedArray>() {
         let kind = block_kind(array)?;
-        if let (Some(kind @ (Kind::Bool | Kind::I8 | Kind::I16 | Kind::I32 | Kind::I64 | Kind::U8 | Kind::U16 | Kind::U32 | Kind::F64)), [n]) =
-            (kind, array.shape())
+        if let (
+            Some(
+                kind @ (Kind::Bool
+                | Kind::I8
+                | Kind::I16
+                | Kind::I32
+                | Kind::I64
+                | Kind::U8
+                | Kind::U16
+                | Kind::U32
+                | Kind::F64),
+            ),
+            [n],
+        ) = (kind, array.shape())
         {
             // Written as the Python ints, floats and bools these become in an object column.
             let v = view(array, kind);
