@@ -164,6 +164,28 @@ mod tests {
     }
 
     #[test]
+    fn masked_and_coded_columns() {
+        use crate::batch::{Categories, Coded, Masked};
+        use crate::schema::ColumnType;
+        let values = [7i64, 123_456, -1];
+        let mask = [0u8, 1, 0];
+        let view =
+            |ptr: *const u8, kind: Kind| View { ptr, kind, row_stride: kind.item_size() as isize, col_stride: 0 };
+        let masked =
+            unsafe { Masked::new(view(values.as_ptr().cast(), Kind::I64), view(mask.as_ptr(), Kind::Bool), 3) };
+        let mut categories = Categories::default();
+        for f in ["lo", "\"a,b\""] {
+            categories.fields.bytes.extend_from_slice(f.as_bytes());
+            categories.fields.end_field();
+            categories.types.push(Some(ColumnType::String));
+        }
+        let codes = [1i8, -1, 0];
+        let coded = unsafe { Coded::new(view(codes.as_ptr().cast(), Kind::I8), categories.into(), 3) }.unwrap();
+        let b = Batch::Columns { rows: 3, columns: vec![Column::Masked(masked), Column::Coded(coded)] };
+        assert_eq!(rows(&b), ["7,\"a,b\"", ",", "-1,lo"]);
+    }
+
+    #[test]
     fn every_integer_width_at_its_limits() {
         macro_rules! check {
             ($t:ty, $k:expr) => {{
