@@ -141,7 +141,10 @@ fn native_layout<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, P
         return Ok(arr.call_method1("astype", (native,))?.cast_into::<PyUntypedArray>()?);
     }
     if dtype.kind() == b'M' {
-        let (unit, count) = datetime_unit(&dtype.getattr("str")?.extract::<String>()?);
+        let (unit, count) = match datetime_meta(&dtype) {
+            Some((unit, count)) => (unit.to_owned(), u64::try_from(count).unwrap_or(1)),
+            None => datetime_unit(&dtype.getattr("str")?.extract::<String>()?),
+        };
         if count != 1 && DateUnit::from_numpy(&unit).is_some() {
             let base = format!("M8[{unit}]");
             return Ok(arr.call_method1("astype", (base,))?.cast_into::<PyUntypedArray>()?);
@@ -162,27 +165,33 @@ pub(super) fn block_kind(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Kin
         if !dtype.getattr(intern!(arr.py(), "metadata"))?.is_none() {
             return Ok(None);
         }
-        // Compared with the four units pandas has: `dtype.str` costs ~0.4 us a call.
-        let units = BLOCK_UNITS.get_or_try_init(arr.py(), || -> PyResult<_> {
-            let np = arr.py().import("numpy")?;
-            let unit = |u: &str| -> PyResult<Py<PyArrayDescr>> {
-                Ok(np.getattr("dtype")?.call1((format!("M8[{u}]"),))?.cast_into::<PyArrayDescr>()?.unbind())
-            };
-            Ok([
-                (unit("s")?, DateUnit::Second),
-                (unit("ms")?, DateUnit::Milli),
-                (unit("us")?, DateUnit::Micro),
-                (unit("ns")?, DateUnit::Nano),
-            ])
-        })?;
-        let unit = units.iter().find(|(d, _)| dtype.is_equiv_to(d.bind(arr.py()))).map(|(_, u)| *u);
+        let unit = datetime_meta(&dtype).filter(|(_, count)| *count == 1).and_then(|(u, _)| DateUnit::from_numpy(u));
         return Ok(unit.map(Kind::DateTime));
     }
     Ok(kind_of(arr).ok())
 }
 
-/// numpy's datetime64 dtypes of the units pandas 2 and 3 use.
-static BLOCK_UNITS: PyOnceLock<[(Py<PyArrayDescr>, DateUnit); 4]> = PyOnceLock::new();
+/// A datetime64 dtype's unit code and count (`M8[5s]` → `("s", 5)`), read from the dtype's C
+/// metadata: reading `dtype.str` costs ~0.4 us a call. `None` for other dtypes.
+fn datetime_meta(dtype: &Bound<'_, PyArrayDescr>) -> Option<(&'static str, i32)> {
+    use numpy::npyffi::{PyArray_DatetimeDTypeMetaData, PyDataType_C_METADATA, NPY_TYPES};
+    /// numpy's `NPY_DATETIMEUNIT` values, in order (3 is unused).
+    const CODES: [&str; 15] = ["Y", "M", "W", "", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as", "generic"];
+    if dtype.num() != NPY_TYPES::NPY_DATETIME as std::ffi::c_int {
+        return None;
+    }
+    // SAFETY: a datetime64 dtype's C metadata is a `PyArray_DatetimeDTypeMetaData`; the unit is
+    // read as the int it is stored as, not as the enum (whose values it may not hold).
+    unsafe {
+        let meta = PyDataType_C_METADATA(dtype.py(), dtype.as_dtype_ptr()) as *const PyArray_DatetimeDTypeMetaData;
+        if meta.is_null() {
+            return None;
+        }
+        let base = std::ptr::read(std::ptr::addr_of!((*meta).meta.base) as *const i32);
+        let code = CODES.get(usize::try_from(base).ok()?).filter(|c| !c.is_empty())?;
+        Some((code, (*meta).meta.num))
+    }
+}
 
 pub(super) fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
     let dtype = arr.dtype();
@@ -202,8 +211,11 @@ pub(super) fn kind_of(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Kind> {
         (b'f', 8) => Kind::F64,
         (b'U', n) if n > 0 => Kind::Unicode(n / 4),
         (b'M', 8) => {
-            let (unit, _) = datetime_unit(&dtype.getattr("str")?.extract::<String>()?);
-            match DateUnit::from_numpy(&unit) {
+            let unit = match datetime_meta(&dtype) {
+                Some((unit, _)) => DateUnit::from_numpy(unit),
+                None => DateUnit::from_numpy(&datetime_unit(&dtype.getattr("str")?.extract::<String>()?).0),
+            };
+            match unit {
                 Some(u) if is_utc(&dtype)? => Kind::UtcDateTime(u),
                 Some(u) => Kind::DateTime(u),
                 None => return Err(unsupported(&dtype.to_string(), "a datetime64 without a unit")),
