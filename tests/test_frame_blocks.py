@@ -320,18 +320,19 @@ def _rss_bytes() -> int:
 
 
 def test_memory_stays_bounded_over_a_million_frames(store: modeltap.LocalStore) -> None:
-    """1,000,000 calls (about 5 s here); the RSS after the first 100,000 is the baseline."""
+    """1,000,000 calls (about 5 s here), in rounds of 100,000: the highest RSS after each of
+    the first three is the baseline (the allocator's high-water mark moves with how far the
+    encoder lagged when a round ended, ±8 MB here, so one sample is no baseline)."""
     c = modeltap.Collector("m", feature_names=[f"f{i}" for i in range(6)])
     frame = pd.DataFrame(np.random.default_rng(1).random((1, 6)), columns=[f"f{i}" for i in range(6)])
-    for _ in range(100_000):
-        c.collect(frame)
-    assert modeltap.flush(timeout=60)
-    baseline = _rss_bytes()
-    for _ in range(900_000):
-        c.collect(frame)
-    modeltap.flush(timeout=60)
-    # A leak of one small object per call would be > 30 MB over 900,000 calls.
-    assert _rss_bytes() - baseline < 16 << 20
+    after = []
+    for _ in range(10):
+        for _ in range(100_000):
+            c.collect(frame)
+        assert modeltap.flush(timeout=60)
+        after.append(_rss_bytes())
+    # A leak of one small object (>= 32 bytes) per call would be > 22 MB over the last 700,000.
+    assert after[-1] - max(after[:3]) < 16 << 20, after
     s = modeltap.stats()
     assert s["rows_written"] + s["rows_dropped"]["ring_full"] == 1_000_000
     assert s["queue_bytes"] == 0
