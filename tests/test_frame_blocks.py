@@ -329,7 +329,8 @@ def test_memory_stays_bounded_over_a_million_frames(store: modeltap.LocalStore) 
     for _ in range(10):
         for _ in range(100_000):
             c.collect(frame)
-        assert modeltap.flush(timeout=60)
+        # Settles the encoder; not asserted: collect() may outpace it (ring_full, counted below).
+        modeltap.flush(timeout=60)
         after.append(_rss_bytes())
     # A leak of one small object (>= 32 bytes) per call would be > 22 MB over the last 700,000.
     assert after[-1] - max(after[:3]) < 16 << 20, after
