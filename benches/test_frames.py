@@ -43,6 +43,16 @@ INPUTS: dict[str, Any] = {
     "pyarrow Table 1x6 float64": pa.Table.from_arrays([pa.array(_SIX[:, i]) for i in range(6)], _NAMES),
     "pyarrow Table 1x6 4 float + 2 str": _PA_TEXT,
     "polars 1x6 4 float + 2 str": pl.DataFrame(_TEXT),
+    "pandas 1x6 nullable, categorical, tz-aware": pd.DataFrame(
+        {
+            "f0": _SIX[0, :1],
+            "f1": pd.array([7], dtype="Int64"),
+            "f2": pd.Categorical(["north"], categories=["north", "south"]),
+            "f3": pd.DatetimeIndex(["2026-03-29 01:30"]).tz_localize("Europe/Oslo"),
+            "f4": pd.array([None], dtype="boolean"),
+            "f5": _SIX[0, 5:],
+        }
+    ),
     "pandas 1000x100 float64": pd.DataFrame(_WIDE, columns=_WIDE_NAMES),
     "polars 1000x100 float64": pl.DataFrame(_WIDE, schema=_WIDE_NAMES),
 }

@@ -7,6 +7,8 @@
 //! Arrow data (polars, pyarrow, pandas' `str` columns) arrives as C structures the record owns,
 //! imported on the encoder thread.
 
+use std::sync::Arc;
+
 use crate::arrow::{ArrowColumn, ArrowInput, ArrowInputError};
 use crate::encode::DateUnit;
 use crate::schema::ColumnType;
@@ -113,6 +115,117 @@ impl Rendered {
     pub fn end_field(&mut self) {
         self.ends.push(self.bytes.len());
     }
+
+    /// Field `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
+        self.bytes.get(start..*self.ends.get(i)?)
+    }
+}
+
+/// Values beside a mask (pandas' nullable ints, floats and bools): a value is written where its
+/// mask byte is 0, an empty field where it is not, whatever the value slot holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Masked {
+    pub values: View,
+    /// One byte per row, nonzero for a missing value.
+    pub mask: View,
+    /// The values' type; `None` when every value was missing (as for a rendered column).
+    pub ty: Option<ColumnType>,
+}
+
+impl Masked {
+    /// A masked column of `rows` values, typed by its kind when one value is present.
+    ///
+    /// # Safety
+    /// Both views address live memory of their kinds for `rows` rows.
+    pub unsafe fn new(values: View, mask: View, rows: usize) -> Masked {
+        let any = (0..rows).any(|r| *mask.ptr.offset(r as isize * mask.row_stride) == 0);
+        Masked { values, mask, ty: any.then(|| values.kind.column_type()) }
+    }
+
+    /// Row `row`'s value, or `None` when it is missing.
+    ///
+    /// # Safety
+    /// As for [`Masked::new`], with `row` below its rows.
+    #[inline]
+    pub unsafe fn value(&self, row: usize) -> Option<*const u8> {
+        let r = row as isize;
+        (*self.mask.ptr.offset(r * self.mask.row_stride) == 0)
+            .then(|| self.values.ptr.offset(r * self.values.row_stride))
+    }
+}
+
+/// The fields of a categorical's categories, rendered once, and each one's type.
+#[derive(Debug, Default)]
+pub struct Categories {
+    pub fields: Rendered,
+    pub types: Vec<Option<ColumnType>>,
+}
+
+/// Codes into categories (a pandas categorical): code `i` is category `i`'s field, a negative
+/// code (or one past the categories) an empty field.
+#[derive(Clone, Debug)]
+pub struct Coded {
+    /// Signed ints of any width.
+    pub codes: View,
+    pub categories: Arc<Categories>,
+    /// The type of the categories the codes name, merged; `None` when none is named.
+    pub ty: Option<ColumnType>,
+}
+
+impl Coded {
+    /// A coded column of `rows` codes; `None` when a code is below -1 or past the categories
+    /// (not a categorical pandas made) or the codes are not signed ints.
+    ///
+    /// # Safety
+    /// `codes` addresses live memory of its kind for `rows` rows.
+    pub unsafe fn new(codes: View, categories: Arc<Categories>, rows: usize) -> Option<Coded> {
+        if !matches!(codes.kind, Kind::I8 | Kind::I16 | Kind::I32 | Kind::I64) {
+            return None;
+        }
+        let n = categories.types.len() as i64;
+        let first = categories.types.first().copied().flatten();
+        let uniform = categories.types.iter().all(|t| *t == first);
+        let mut ty: Option<ColumnType> = None;
+        for r in 0..rows {
+            let code = code_at(&codes, r);
+            if code < -1 || code >= n {
+                return None;
+            }
+            if code >= 0 && !(uniform && ty.is_some()) {
+                if let Some(t) = categories.types[code as usize] {
+                    ty = Some(ty.map_or(t, |was| was.merge(t)));
+                }
+            }
+        }
+        Some(Coded { codes, categories, ty })
+    }
+
+    /// Row `row`'s field (empty for a missing value).
+    ///
+    /// # Safety
+    /// As for [`Coded::new`], with `row` below its rows.
+    #[inline]
+    pub unsafe fn field(&self, row: usize) -> &[u8] {
+        // The codes may have changed since they were checked (held by reference): any code
+        // that names no category is missing.
+        usize::try_from(code_at(&self.codes, row)).ok().and_then(|i| self.categories.fields.get(i)).unwrap_or(&[])
+    }
+}
+
+/// # Safety
+/// `codes` is a view of signed ints with at least `row + 1` rows.
+#[inline]
+unsafe fn code_at(codes: &View, row: usize) -> i64 {
+    let p = codes.ptr.offset(row as isize * codes.row_stride);
+    match codes.kind {
+        Kind::I8 => *(p as *const i8) as i64,
+        Kind::I16 => std::ptr::read_unaligned(p as *const i16) as i64,
+        Kind::I32 => std::ptr::read_unaligned(p as *const i32) as i64,
+        Kind::I64 => std::ptr::read_unaligned(p as *const i64),
+        _ => -1,
+    }
 }
 
 /// A column of Arrow data the record owns: column `column` of its `input`-th `ArrowInput`,
@@ -142,6 +255,8 @@ pub enum Column {
     View(View),
     Rendered(Rendered),
     Arrow(ArrowField),
+    Masked(Masked),
+    Coded(Coded),
 }
 
 pub enum Batch {
@@ -177,6 +292,9 @@ impl Batch {
                     Column::View(v) => rows * v.kind.item_size(),
                     Column::Rendered(r) => r.bytes.len() + r.ends.len() * std::mem::size_of::<usize>(),
                     Column::Arrow(_) => rows * ARROW_VALUE_BYTES,
+                    Column::Masked(m) => rows * (m.values.kind.item_size() + 1),
+                    // The categories are shared between calls: only the codes are this batch's.
+                    Column::Coded(c) => rows * c.codes.kind.item_size(),
                 })
                 .sum(),
         }
@@ -193,6 +311,8 @@ impl Batch {
                 Column::View(v) => Some(v.kind.column_type()),
                 Column::Rendered(r) => r.ty,
                 Column::Arrow(a) => a.ty,
+                Column::Masked(m) => m.ty,
+                Column::Coded(c) => c.ty,
             },
         }
     }
@@ -302,7 +422,6 @@ mod tests {
 
     #[test]
     fn arrow_columns_point_into_their_imported_inputs() {
-        use std::sync::Arc;
         let inputs = vec![
             arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]),
             arrow_input(vec![
@@ -337,7 +456,6 @@ mod tests {
 
     #[test]
     fn arrow_inputs_that_disagree_with_the_batch_are_errors() {
-        use std::sync::Arc;
         let two = || arrow_input(vec![("a", Arc::new(arrow_array::Int64Array::from(vec![1, 2])) as _)]);
         let field = |input, column| Column::Arrow(ArrowField::new(input, column, Some(ColumnType::Int64)));
         let batch = |rows, column| Batch::Arrow { rows, columns: vec![column], inputs: vec![two()].into() };
@@ -345,6 +463,65 @@ mod tests {
         assert!(err.to_string().contains("2 rows, 3 when"), "{err}");
         assert!(batch(2, field(0, 1)).import_arrow().is_err());
         assert!(batch(2, field(1, 0)).import_arrow().is_err());
+    }
+
+    fn col<T>(v: &[T], kind: Kind) -> View {
+        View { ptr: v.as_ptr().cast(), kind, row_stride: std::mem::size_of::<T>() as isize, col_stride: 0 }
+    }
+
+    #[test]
+    fn masked_values_are_typed_by_kind_when_one_is_present() {
+        let values = [7u64, 0xdead_beef, 2];
+        let unmasked = [1u8, 0, 1];
+        let m = unsafe { Masked::new(col(&values, Kind::U64), col(&unmasked, Kind::Bool), 3) };
+        assert_eq!(m.ty, Some(ColumnType::UInt64));
+        assert_eq!(unsafe { m.value(0) }, None);
+        assert_eq!(unsafe { m.value(1).map(|p| *(p as *const u64)) }, Some(0xdead_beef));
+        let all_missing = [1u8, 1, 1];
+        assert_eq!(unsafe { Masked::new(col(&values, Kind::U64), col(&all_missing, Kind::Bool), 3) }.ty, None);
+        assert_eq!(unsafe { Masked::new(col(&values, Kind::U64), col(&all_missing, Kind::Bool), 0) }.ty, None);
+    }
+
+    fn categories(fields: &[&str], types: Vec<Option<ColumnType>>) -> Arc<Categories> {
+        let mut c = Categories { types, ..Default::default() };
+        for f in fields {
+            c.fields.bytes.extend_from_slice(f.as_bytes());
+            c.fields.end_field();
+        }
+        Arc::new(c)
+    }
+
+    #[test]
+    fn codes_name_their_categories_and_are_typed_by_those_named() {
+        use ColumnType::*;
+        let cats = categories(&["lo", "hi"], vec![Some(String), Some(String)]);
+        let codes = [1i8, -1, 0];
+        let c = unsafe { Coded::new(col(&codes, Kind::I8), cats.clone(), 3) }.unwrap();
+        assert_eq!(c.ty, Some(String));
+        let fields: Vec<&[u8]> = (0..3).map(|r| unsafe { c.field(r) }).collect();
+        assert_eq!(fields, [&b"hi"[..], b"", b"lo"]);
+        let none = [-1i16, -1];
+        assert_eq!(unsafe { Coded::new(col(&none, Kind::I16), cats.clone(), 2) }.unwrap().ty, None);
+        for bad in [[2i32], [-2]] {
+            assert!(unsafe { Coded::new(col(&bad, Kind::I32), cats.clone(), 1) }.is_none());
+        }
+        assert!(unsafe { Coded::new(col(&[0u8], Kind::U8), cats, 1) }.is_none(), "codes are signed");
+        // Mixed categories: typed by the ones the rows name, as their rendered values would be.
+        let mixed = categories(&["1", "0.5", "x"], vec![Some(Int64), Some(Float64), Some(String)]);
+        let ty = |codes: &[i64]| unsafe { Coded::new(col(codes, Kind::I64), mixed.clone(), codes.len()) }.unwrap().ty;
+        assert_eq!(ty(&[0, 0]), Some(Int64));
+        assert_eq!(ty(&[0, 1]), Some(Float64));
+        assert_eq!(ty(&[0, 2, -1]), Some(String));
+    }
+
+    #[test]
+    fn a_code_changed_after_the_check_writes_an_empty_field() {
+        let cats = categories(&["a"], vec![Some(ColumnType::String)]);
+        let mut codes = [0i64];
+        let c = unsafe { Coded::new(col(&codes, Kind::I64), cats, 1) }.unwrap();
+        codes[0] = 5;
+        let c = Coded { codes: col(&codes, Kind::I64), ..c };
+        assert_eq!(unsafe { c.field(0) }, b"");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 """What ``collect()`` takes, made into what the native core reads.
 
-numpy arrays go to the core as they are (no copy). Data frames, dicts and lists become a list
-of 1-D numpy columns: numeric and naive datetime columns are views where pandas allows (copies
-under ``copy=True``), tz-aware columns a UTC view the core writes with a ``Z``, anything else an
-object column that the core renders while the GIL is held.
+numpy arrays go to the core as they are (no copy); so do most pandas frames, which the core
+reads block by block (``rust/python/frame.rs``). The rest of the frames, and dicts and lists,
+become a list of 1-D numpy columns: numeric and naive datetime columns are views where pandas
+allows (copies under ``copy=True``), tz-aware columns a UTC view the core writes with a ``Z``,
+nullable columns (values, mask) pairs, anything else an object column that the core renders
+while the GIL is held. Both ways write a column alike, byte for byte.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-Columns = list[np.ndarray]
+# A column, or a nullable column as (values, mask).
+Column = np.ndarray | tuple[np.ndarray, np.ndarray]
+Columns = list[Column]
 
 # Marks a datetime64 column whose values are UTC instants; the core (rust/python/convert.rs,
 # UTC_METADATA) writes them ending in ``Z``, as it writes every aware value.
@@ -61,7 +65,7 @@ def _single_block(frame: Any, copy: bool) -> np.ndarray | None:
     return values if isinstance(values, np.ndarray) and values.dtype == dtype else None
 
 
-def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
+def _series_values(series: Any, name: str, copy: bool) -> Column:
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "biufM":
         return np.asarray(series.to_numpy(copy=copy))
@@ -69,14 +73,38 @@ def _series_values(series: Any, name: str, copy: bool) -> np.ndarray:
         raise TypeError(
             f"column {name!r} holds timedeltas (dtype {dtype}); collect() does not take them: {_TIMEDELTA_HINT}"
         )
+    masked = _masked(series)
+    if masked is not None:
+        return masked
+    pd = sys.modules["pandas"]
+    if isinstance(dtype, pd.CategoricalDtype):
+        # Each row its category's own object (pandas' to_numpy would make floats of int
+        # categories when a value is missing); code -1, missing, is the None after them.
+        categories = np.empty(len(dtype.categories) + 1, dtype=object)
+        categories[:-1] = dtype.categories.to_numpy(dtype=object, na_value=None)
+        return np.asarray(categories[series.cat.codes.to_numpy()])
     if getattr(dtype, "tz", None) is not None:
         # Aware timestamps: their UTC values (pandas' own memory: tz_convert(None) is a view),
         # marked so that the core writes them with a Z.
         naive = series.dt.tz_convert(None).to_numpy(copy=copy)
         return utc(np.asarray(naive))
-    # Strings, categories, nullable ints/bools/floats: the values as Python objects (ints to
-    # the last digit), missing values as None (empty fields).
+    # Strings and categories: the values as Python objects, missing values as None (empty
+    # fields).
     return np.asarray(series.to_numpy(dtype=object, na_value=None))
+
+
+def _masked(series: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A nullable int, float or bool column as (values, mask): the core writes each value as
+    its numpy dtype's values are written and a masked one as an empty field."""
+    pd = sys.modules["pandas"]
+    array = series.array
+    if not isinstance(array, (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)):
+        return None
+    numpy_dtype = array.dtype.numpy_dtype
+    mask = np.asarray(array.isna(), dtype=bool)
+    # Masked slots are filled with a placeholder; the core never reads them.
+    values = np.asarray(array.to_numpy(dtype=numpy_dtype, na_value=numpy_dtype.type(0)))
+    return values, mask
 
 
 def utc(values: np.ndarray) -> np.ndarray:
@@ -123,7 +151,7 @@ def from_records(rows: Sequence[Mapping[Any, Any]], names: Sequence[str] | None)
         if len(row) != len(keys) or any(k not in row for k in keys):
             raise ValueError(f"row {i} has the keys {sorted(map(str, row))}, row 0 has {sorted(labels)}")
     positions = _positions(labels, names)
-    columns = [_column([row[keys[i]] for row in rows], labels[i]) for i in positions]
+    columns: Columns = [_column([row[keys[i]] for row in rows], labels[i]) for i in positions]
     return columns, [labels[i] for i in positions]
 
 
@@ -135,7 +163,7 @@ def _positions(labels: list[str], names: Sequence[str] | None) -> list[int]:
     return list(range(len(labels)))
 
 
-def _mapped_column(values: Any, name: str, copy: bool) -> np.ndarray:
+def _mapped_column(values: Any, name: str, copy: bool) -> Column:
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
             raise ValueError(f"column {name!r} is a {values.ndim}-D array; a dict's columns are 1-D")

@@ -11,53 +11,14 @@
 //! must not drop it: pyarrow takes the GIL to free numpy-backed buffers, so it goes back with
 //! the record's other owners to be released where those are today.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::c_void;
 
-use arrow_array::cast::AsArray;
 use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{make_array, Array, ArrayRef, StructArray};
 use arrow_schema::{DataType, Field};
 
 use super::encode::{supported, ArrowColumn, ArrowInputError, ArrowRows};
-
-/// The C stream interface's `ArrowArrayStream`. arrow-rs keeps its own copy's callbacks private,
-/// and the schema and batches must be pulled without importing them, so this is ours.
-#[repr(C)]
-struct RawStream {
-    get_schema: Option<unsafe extern "C" fn(*mut RawStream, *mut FFI_ArrowSchema) -> c_int>,
-    get_next: Option<unsafe extern "C" fn(*mut RawStream, *mut FFI_ArrowArray) -> c_int>,
-    get_last_error: Option<unsafe extern "C" fn(*mut RawStream) -> *const c_char>,
-    release: Option<unsafe extern "C" fn(*mut RawStream)>,
-    private_data: *mut c_void,
-}
-
-// SAFETY: a C stream may be used from any thread, one thread at a time; `ArrowInput` is moved
-// between threads, never shared.
-unsafe impl Send for RawStream {}
-
-impl RawStream {
-    fn error(&mut self, what: &str, code: c_int) -> ArrowInputError {
-        let message = self
-            .get_last_error
-            // SAFETY: the stream is live; the message lives until the next call on it.
-            .map(|f| unsafe { f(self) })
-            .filter(|p| !p.is_null())
-            .map(|p| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned());
-        ArrowInputError::Producer(match message {
-            Some(m) => format!("{what}: {m}"),
-            None => format!("{what} returned error code {code}"),
-        })
-    }
-}
-
-impl Drop for RawStream {
-    fn drop(&mut self) {
-        if let Some(release) = self.release {
-            // SAFETY: a live stream is released exactly once, by its owner.
-            unsafe { release(self) };
-        }
-    }
-}
+use super::stream::CStream;
 
 /// The C data interface's `ArrowArray`, to give arrow-rs a copy that does not own the
 /// producer's memory (its fields are private in arrow-rs).
@@ -109,7 +70,7 @@ pub struct ArrowInput {
     arrays: Vec<FFI_ArrowArray>,
     schema: Option<FFI_ArrowSchema>,
     data_type: Option<DataType>,
-    stream: Option<RawStream>,
+    stream: Option<CStream>,
     drained: bool,
 }
 
@@ -120,12 +81,8 @@ impl ArrowInput {
     /// `stream` is null or points to a valid `ArrowArrayStream` that no one else uses while this
     /// runs; afterwards it is marked released and the producer's resources belong to the result.
     pub unsafe fn take_stream(stream: *mut c_void) -> Result<ArrowInput, ArrowInputError> {
-        let stream = stream.cast::<RawStream>();
-        if stream.is_null() || unsafe { (*stream).release.is_none() } {
-            return Err(ArrowInputError::Released);
-        }
-        let raw = unsafe { std::ptr::read(stream) };
-        unsafe { (*stream).release = None };
+        // SAFETY: as the caller promises.
+        let raw = unsafe { CStream::take(stream) }.ok_or(ArrowInputError::Released)?;
         Ok(ArrowInput { stream: Some(raw), ..ArrowInput::empty() })
     }
 
@@ -295,33 +252,6 @@ impl ArrowInput {
         self.rows = None;
         self.imported = Vec::new();
     }
-
-    /// The values of a single text column (no table), imported and validated where this runs:
-    /// for small inputs read on the scoring thread, such as pandas' column labels. `None` when
-    /// the input is not one text column. A missing value is `None`.
-    pub fn texts(&mut self) -> Result<Option<Vec<Option<String>>>, ArrowInputError> {
-        let data_type = self.data_type()?.clone();
-        if !matches!(data_type, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
-            return Ok(None);
-        }
-        while let Some(array) = self.arrays.pop() {
-            // SAFETY: the array came from the producer with this schema; validated before use.
-            let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) }
-                .map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
-            data.validate_full().map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
-            self.imported.push(make_array(data));
-        }
-        let mut out = Vec::new();
-        for chunk in &self.imported {
-            let own = |v: Option<&str>| v.map(str::to_owned);
-            match chunk.data_type() {
-                DataType::Utf8 => out.extend(chunk.as_string::<i32>().iter().map(own)),
-                DataType::LargeUtf8 => out.extend(chunk.as_string::<i64>().iter().map(own)),
-                _ => out.extend(chunk.as_string_view().iter().map(own)),
-            }
-        }
-        Ok(Some(out))
-    }
 }
 
 #[cfg(test)]
@@ -419,18 +349,6 @@ mod tests {
             )
         }
         .unwrap()
-    }
-
-    #[test]
-    fn texts_of_one_text_column_and_of_nothing_else() {
-        let labels = arrow_array::LargeStringArray::from(vec![Some("a,b"), None, Some("é")]);
-        let texts = take(&labels.to_data()).texts().unwrap();
-        assert_eq!(texts, Some(vec![Some("a,b".to_string()), None, Some("é".to_string())]));
-        let view = StringViewArray::from(vec!["x"]);
-        assert_eq!(take(&view.to_data()).texts().unwrap(), Some(vec![Some("x".to_string())]));
-        assert_eq!(take(&Int64Array::from(vec![1]).to_data()).texts().unwrap(), None);
-        let table = StructArray::from(batch(&[0.25], &[Some("q")])).to_data();
-        assert_eq!(take(&table).texts().unwrap(), None);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub mod encode;
 pub mod import;
 pub mod shape;
+pub mod stream;
+pub mod strings;
 
 pub use encode::{column_type, supported, ArrowColumn, ArrowInputError, ArrowRows};
 pub use import::ArrowInput;

@@ -27,6 +27,12 @@ pub unsafe fn write_row(out: &mut Vec<u8>, batch: &Batch, row: usize) {
                     Column::View(v) => write_value(out, v.kind, v.ptr.offset(row as isize * v.row_stride)),
                     Column::Rendered(r) => push_short(out, r.field(row)),
                     Column::Arrow(a) => (*a.values).write_field(out, row),
+                    Column::Masked(m) => {
+                        if let Some(p) = m.value(row) {
+                            write_value(out, m.values.kind, p)
+                        }
+                    }
+                    Column::Coded(c) => push_short(out, c.field(row)),
                 }
             }
         }
@@ -158,6 +164,28 @@ mod tests {
                 "False,1970-01-02T00:00:00,1970-01-02T00:00:00Z,,xy"
             ]
         );
+    }
+
+    #[test]
+    fn masked_and_coded_columns() {
+        use crate::batch::{Categories, Coded, Masked};
+        use crate::schema::ColumnType;
+        let values = [7i64, 123_456, -1];
+        let mask = [0u8, 1, 0];
+        let view =
+            |ptr: *const u8, kind: Kind| View { ptr, kind, row_stride: kind.item_size() as isize, col_stride: 0 };
+        let masked =
+            unsafe { Masked::new(view(values.as_ptr().cast(), Kind::I64), view(mask.as_ptr(), Kind::Bool), 3) };
+        let mut categories = Categories::default();
+        for f in ["lo", "\"a,b\""] {
+            categories.fields.bytes.extend_from_slice(f.as_bytes());
+            categories.fields.end_field();
+            categories.types.push(Some(ColumnType::String));
+        }
+        let codes = [1i8, -1, 0];
+        let coded = unsafe { Coded::new(view(codes.as_ptr().cast(), Kind::I8), categories.into(), 3) }.unwrap();
+        let b = Batch::Columns { rows: 3, columns: vec![Column::Masked(masked), Column::Coded(coded)] };
+        assert_eq!(rows(&b), ["7,\"a,b\"", ",", "-1,lo"]);
     }
 
     #[test]

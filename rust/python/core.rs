@@ -167,6 +167,7 @@ struct Binding {
     wait: Option<Duration>,
     /// What the last Arrow schema collected meant (names, types): a cache, kept per binding.
     shapes: ShapeCache,
+    labels: frame::LabelsSeen,
 }
 
 /// The pure Python function that turns frames, dicts and lists into columns; imported once.
@@ -214,9 +215,9 @@ impl Binding {
         if let Some(input) = arrow::input(data, &self.shapes, self.stream.contract().map(|c| c.names.as_slice()))? {
             return Ok(input);
         }
-        let names = self.stream.contract().map(|c| c.names.clone());
+        let names = self.stream.contract().map(|c| c.names.as_slice());
         let fixed = names.is_some();
-        if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names.as_deref(), copy)? {
+        if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names, &self.labels, copy)? {
             return Ok(Input { batch, owner, labels });
         }
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
@@ -277,8 +278,13 @@ impl PyStream {
     /// Moves this handle to `core`; its stream (contract, switches) moves whole.
     fn _bind(&mut self, core: &PyCore) -> PyResult<()> {
         let stream = self.stream()?.clone();
-        let shapes = ShapeCache::default();
-        self.bound = Some(Arc::new(Binding { core: core.core.clone(), stream, wait: self.wait, shapes }));
+        self.bound = Some(Arc::new(Binding {
+            core: core.core.clone(),
+            stream,
+            wait: self.wait,
+            shapes: ShapeCache::default(),
+            labels: Default::default(),
+        }));
         Ok(())
     }
 
