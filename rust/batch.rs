@@ -408,16 +408,8 @@ mod tests {
     }
 
     fn arrow_input(columns: Vec<(&str, arrow_array::ArrayRef)>) -> ArrowInput {
-        use arrow_array::ffi::{to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
         let table = arrow_array::StructArray::from(arrow_array::RecordBatch::try_from_iter(columns).unwrap());
-        let (mut array, mut schema) = to_ffi(&arrow_array::Array::to_data(&table)).unwrap();
-        unsafe {
-            ArrowInput::take_array(
-                (&mut array as *mut FFI_ArrowArray).cast(),
-                (&mut schema as *mut FFI_ArrowSchema).cast(),
-            )
-        }
-        .unwrap()
+        crate::testing::arrow_input(&arrow_array::Array::to_data(&table))
     }
 
     #[test]

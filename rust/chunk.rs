@@ -524,18 +524,7 @@ mod speed {
     use crate::record::Correlation;
     use crate::stream::StreamConfig;
 
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::testing::XorShift;
 
     fn stream(cols: usize) -> Arc<StreamConfig> {
         let meta = [MetaColumn::CorrelationId, MetaColumn::Timestamp, MetaColumn::RequestId, MetaColumn::Row];

@@ -20,6 +20,8 @@ pub mod schema;
 pub mod stats;
 pub mod stream;
 pub mod switch;
+#[cfg(test)]
+mod testing;
 
 #[cfg(feature = "python")]
 mod python;

@@ -631,18 +631,7 @@ mod speed {
     use crate::batch::{Batch, Kind};
     use crate::encode::batch::write_row;
 
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::testing::XorShift;
 
     fn best_ns_per_row(rows: usize, mut write: impl FnMut(&mut Vec<u8>, usize)) -> (f64, usize) {
         let mut out = Vec::with_capacity(rows * 128);

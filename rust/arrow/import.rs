@@ -340,16 +340,7 @@ mod tests {
         assert_eq!(write_all(input.import().unwrap()), ["1970-01-01T00:00:00.000000Z"]);
     }
 
-    fn take(data: &arrow_data::ArrayData) -> ArrowInput {
-        let (mut array, mut schema) = to_ffi(data).unwrap();
-        unsafe {
-            ArrowInput::take_array(
-                (&mut array as *mut FFI_ArrowArray).cast(),
-                (&mut schema as *mut FFI_ArrowSchema).cast(),
-            )
-        }
-        .unwrap()
-    }
+    use crate::testing::arrow_input as take;
 
     #[test]
     fn categoricals_through_the_interface() {

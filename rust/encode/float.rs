@@ -40,15 +40,7 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::testing::XorShift;
 
     #[test]
     fn specials_as_pandas_reads_them() {
