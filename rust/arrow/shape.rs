@@ -136,16 +136,6 @@ impl ShapeCache {
     }
 }
 
-/// Whether `schema` is of a single column of text (`utf8`, `large_utf8` or `utf8_view`), read
-/// without parsing it: pandas' `str` columns.
-pub fn is_text(schema: &FFI_ArrowSchema) -> bool {
-    let schema = raw(schema);
-    // SAFETY: a live schema's format is NUL-terminated.
-    !schema.format.is_null()
-        && schema.dictionary.is_null()
-        && matches!(unsafe { CStr::from_ptr(schema.format) }.to_bytes(), b"u" | b"U" | b"vu")
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -246,18 +236,5 @@ mod tests {
         // A name missing or a label twice: the columns as they are, for the contract to refuse.
         assert_eq!(shape(&["a", "c"]).positions(&fixed), [0, 1]);
         assert_eq!(shape(&["a", "b", "a"]).positions(&fixed), [0, 1, 2]);
-    }
-
-    #[test]
-    fn text_columns_read_from_the_format() {
-        for (dt, text) in [
-            (DataType::Utf8, true),
-            (DataType::LargeUtf8, true),
-            (DataType::Utf8View, true),
-            (DataType::Binary, false),
-            (DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), false),
-        ] {
-            assert_eq!(is_text(&FFI_ArrowSchema::try_from(&dt).unwrap()), text, "{dt}");
-        }
     }
 }

@@ -19,7 +19,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCapsule, PyCapsuleMethods, PyDict, PyString, PyTuple, PyType};
 
 use super::convert::{block_kind, render_each, Converted};
-use crate::arrow::shape::is_text;
 use crate::arrow::stream::CStream;
 use crate::arrow::strings;
 use crate::arrow::ArrowInput;
@@ -38,6 +37,8 @@ struct Pandas {
     /// `IntegerArray`, `FloatingArray`, `BooleanArray`: `_data` and `_mask`.
     masked: [Py<PyType>; 3],
     categorical: Py<PyType>,
+    /// `ArrowStringArray`: a `str` column whose `_pa_array` is a ChunkedArray of text.
+    strings: Py<PyType>,
 }
 
 static PANDAS: PyOnceLock<Option<Pandas>> = PyOnceLock::new();
@@ -70,6 +71,7 @@ fn pandas(py: Python<'_>) -> Option<&Pandas> {
                     datetimes: ty(&arrays, "DatetimeArray")?,
                     masked: [ty(&arrays, "IntegerArray")?, ty(&arrays, "FloatingArray")?, ty(&arrays, "BooleanArray")?],
                     categorical: ty(&loaded, "Categorical")?,
+                    strings: ty(&arrays, "ArrowStringArray")?,
                 })
             };
             let found = PANDAS_MAJORS.contains(&major).then(types).flatten();
@@ -297,6 +299,9 @@ fn read_values<'py>(
     }
     // Arrow strings are taken here, to be imported on the encoder thread; other extension
     // arrays go the public way.
+    if !ty.is(pd.strings.bind(py)) {
+        return Ok(false);
+    }
     let Some((n, input)) = arrow_text_column(values)? else { return Ok(false) };
     let column = Column::Arrow(ArrowField::new(reading.inputs.len(), 0, Some(ColumnType::String)));
     if !reading.place(loc, n, column) {
@@ -496,16 +501,13 @@ fn stream_of(chunked: &Bound<'_, PyAny>) -> PyResult<Option<CStream>> {
     Ok(unsafe { CStream::take(ptr.as_ptr()) })
 }
 
-/// A pandas `str` column held in Arrow memory (`ArrowStringArray`): its row count and its
-/// ChunkedArray's C stream, taken over (~0.2 µs; imported on the encoder thread), or `None` for
-/// any other extension array.
+/// A pandas `str` column held in Arrow memory (an `ArrowStringArray`, whose type vouches for
+/// text: its schema is not exported here): its row count and its ChunkedArray's C stream, taken
+/// over (~0.2 µs; imported on the encoder thread).
 fn arrow_text_column(values: &Bound<'_, PyAny>) -> PyResult<Option<(usize, ArrowInput)>> {
     let py = values.py();
     let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) else { return Ok(None) };
-    let mut input = super::arrow::take_stream(&chunked)?;
-    if !is_text(input.schema()?) {
-        return Ok(None);
-    }
+    let input = super::arrow::take_stream(&chunked)?;
     Ok(Some((chunked.len()?, input)))
 }
 
