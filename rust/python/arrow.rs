@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCapsule, PyCapsuleMethods, PyDict, PyTuple, PyType};
 
+use crate::arrow::stream::CStream;
 use crate::arrow::{ArrowInput, ShapeCache};
 use crate::batch::{ArrowField, Batch, Column};
 use crate::pipeline::Input;
@@ -88,12 +89,24 @@ fn capsule_pointer(capsule: &Bound<'_, PyAny>, name: &std::ffi::CStr) -> PyResul
     Ok(capsule.cast::<PyCapsule>()?.pointer_checked(Some(name))?.as_ptr())
 }
 
+/// Calls `take` with the stream in the capsule `data.__arrow_c_stream__()` returns, while the
+/// capsule lives (its destructor releases a stream not taken).
+fn with_stream<T>(data: &Bound<'_, PyAny>, take: impl FnOnce(*mut std::ffi::c_void) -> T) -> PyResult<T> {
+    let capsule = data.call_method0(intern!(data.py(), "__arrow_c_stream__"))?;
+    Ok(take(capsule_pointer(&capsule, c"arrow_array_stream")?))
+}
+
 /// The C stream of `data` (a pyarrow `ChunkedArray`, say), taken over; cheap (a bitwise move).
 pub fn take_stream(data: &Bound<'_, PyAny>) -> PyResult<ArrowInput> {
-    let capsule = data.call_method0(intern!(data.py(), "__arrow_c_stream__"))?;
-    let ptr = capsule_pointer(&capsule, c"arrow_array_stream")?;
     // SAFETY: a live stream capsule that no one else uses during this call.
-    Ok(unsafe { ArrowInput::take_stream(ptr) }?)
+    Ok(with_stream(data, |ptr| unsafe { ArrowInput::take_stream(ptr) })??)
+}
+
+/// The bare C stream of `data`, taken over, for reading it in place (`arrow::strings`); `None`
+/// when the producer gave a released one.
+pub fn take_c_stream(data: &Bound<'_, PyAny>) -> PyResult<Option<CStream>> {
+    // SAFETY: as for `take_stream`.
+    with_stream(data, |ptr| unsafe { CStream::take(ptr) })
 }
 
 fn take_array(data: &Bound<'_, PyAny>) -> PyResult<ArrowInput> {

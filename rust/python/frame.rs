@@ -16,10 +16,9 @@ use numpy::{PyArray1, PyArrayDescr, PyArrayDescrMethods, PyArrayMethods, PyUntyp
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCapsule, PyCapsuleMethods, PyDict, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use super::convert::{block_kind, render_each, Converted};
-use crate::arrow::stream::CStream;
 use crate::arrow::strings;
 use crate::arrow::ArrowInput;
 use crate::batch::{ArrowField, Batch, Categories, Coded, Column, Kind, Masked, View};
@@ -431,7 +430,7 @@ fn render_categories(categories: &Bound<'_, PyAny>) -> PyResult<Option<Categorie
     let values = categories.getattr(intern!(py, "_data"))?;
     let mut out = Categories::default();
     if let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) {
-        let Some(mut stream) = stream_of(&chunked)? else { return Ok(None) };
+        let Some(mut stream) = super::arrow::take_c_stream(&chunked)? else { return Ok(None) };
         let read = stream.each_string(|s| match s.map(std::str::from_utf8) {
             Some(Ok(s)) => {
                 write_text(&mut out.fields.bytes, s);
@@ -492,15 +491,6 @@ fn render_categories(categories: &Bound<'_, PyAny>) -> PyResult<Option<Categorie
     Ok(Some(render_each(&objects)?))
 }
 
-/// The C stream of a pyarrow ChunkedArray, taken from its capsule.
-fn stream_of(chunked: &Bound<'_, PyAny>) -> PyResult<Option<CStream>> {
-    let py = chunked.py();
-    let capsule = chunked.call_method0(intern!(py, "__arrow_c_stream__"))?.cast_into::<PyCapsule>()?;
-    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
-    // SAFETY: a live stream capsule, used by no one else during this call.
-    Ok(unsafe { CStream::take(ptr.as_ptr()) })
-}
-
 /// A pandas `str` column held in Arrow memory (an `ArrowStringArray`, whose type vouches for
 /// text: its schema is not exported here): its row count and its ChunkedArray's C stream, taken
 /// over (~0.2 µs; imported on the encoder thread).
@@ -520,7 +510,7 @@ fn labels_of(index: &Bound<'_, PyAny>, names: Option<&[String]>, seen: &LabelsSe
     let mut values = index.getattr(intern!(py, "_data"))?;
     if let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) {
         let Some(names) = names else {
-            let Some(mut stream) = stream_of(&chunked)? else { return Ok(None) };
+            let Some(mut stream) = super::arrow::take_c_stream(&chunked)? else { return Ok(None) };
             return Ok(strings::strings(&mut stream).map(Labels::Own));
         };
         let same = Some(Labels::Same(names.len()));
@@ -529,7 +519,7 @@ fn labels_of(index: &Bound<'_, PyAny>, names: Option<&[String]>, seen: &LabelsSe
         if lock().as_ref().is_some_and(|l| l.is(&chunked)) {
             return Ok(same);
         }
-        let Some(mut stream) = stream_of(&chunked)? else { return Ok(None) };
+        let Some(mut stream) = super::arrow::take_c_stream(&chunked)? else { return Ok(None) };
         if strings::equals(&mut stream, names) != Some(true) {
             return Ok(None);
         }
