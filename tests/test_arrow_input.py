@@ -152,6 +152,86 @@ def test_names_fix_the_contract_and_place_columns(store: modeltap.LocalStore) ->
     ]
 
 
+# How each pyarrow container is built from named columns; every later call of a stream
+# reuses what an equal schema meant, so only the first call exports it.
+PYARROW_TABLES: dict[str, Callable[[dict[str, pa.Array]], Any]] = {
+    "Table": pa.table,
+    "RecordBatch": pa.record_batch,
+    "RecordBatch, sliced": lambda cols: pa.record_batch({k: pa.concat_arrays([v[:1], v]) for k, v in cols.items()})[1:],
+}
+PYARROW_COLUMNS: dict[str, Callable[[pa.Array], Any]] = {
+    "Array": lambda a: a,
+    "Array, sliced": lambda a: pa.concat_arrays([a[:1], a])[1:],
+    "ChunkedArray": lambda a: pa.chunked_array([a[:1], a[1:]]),
+}
+
+
+@pytest.mark.parametrize("container", list(PYARROW_TABLES))
+def test_a_schema_seen_before_is_recognised_and_a_changed_one_read_anew(
+    store: modeltap.LocalStore, container: str
+) -> None:
+    make = PYARROW_TABLES[container]
+    when = dt.datetime(2026, 3, 29, 1, 30, 15)
+    t = pa.array([when, None], pa.timestamp("s"))
+    cat = pa.array(["lo", "hi"]).dictionary_encode()
+    name = f"seen{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(make({"t": t, "cat": cat, "x": pa.array([1.5, None])}))
+    # Equal schemas, new objects and values: recognised.
+    c.collect(make({"t": t, "cat": cat, "x": pa.array([2.5, 3.5])}))
+    # The same names and contract types, other Arrow types: a reader of the old schema would
+    # misread every value (a unit, an index width, nullability), so each is read anew.
+    c.collect(
+        make(
+            {
+                "t": t.cast(pa.timestamp("ms")),
+                "cat": cat.cast(pa.dictionary(pa.int8(), pa.string())),
+                "x": pa.array([4.5, 5.5]),
+            }
+        )
+    )
+    fields = [
+        pa.field("t", pa.timestamp("us"), nullable=True),
+        pa.field("cat", pa.string()),
+        pa.field("x", pa.float64(), nullable=False),
+    ]
+    c.collect(
+        pa.table([t.cast(pa.timestamp("us")), pa.array(["lo", "hi"]), pa.array([6.5, 7.5])], schema=pa.schema(fields))
+    )
+    # Columns in another order: placed by name.
+    c.collect(make({"x": pa.array([8.5, 9.5]), "cat": cat, "t": t}))
+    assert modeltap.flush()
+    rows = list(csv.reader(io.StringIO(_written(store, name).read_text())))
+    assert [r[:3] for r in rows[1:]] == [
+        ["2026-03-29T01:30:15", "lo", "1.5"],
+        ["", "hi", ""],
+        ["2026-03-29T01:30:15", "lo", "2.5"],
+        ["", "hi", "3.5"],
+        ["2026-03-29T01:30:15.000", "lo", "4.5"],
+        ["", "hi", "5.5"],
+        ["2026-03-29T01:30:15.000000", "lo", "6.5"],
+        ["", "hi", "7.5"],
+        ["2026-03-29T01:30:15", "lo", "8.5"],
+        ["", "hi", "9.5"],
+    ]
+
+
+@pytest.mark.parametrize("container", list(PYARROW_COLUMNS))
+def test_a_column_type_seen_before_is_recognised_and_a_changed_one_read_anew(
+    store: modeltap.LocalStore, container: str
+) -> None:
+    make = PYARROW_COLUMNS[container]
+    name = f"seen{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(make(pa.array([1, None], pa.int64())))
+    c.collect(make(pa.array([2, 3], pa.int64())))
+    c.collect(make(pa.array([4, 5], pa.int8())))
+    c.collect(make(pa.array([6, None], pa.uint32())))
+    assert modeltap.flush()
+    rows = list(csv.reader(io.StringIO(_written(store, name).read_text())))
+    assert [r[0] for r in rows[1:]] == ["1", "", "2", "3", "4", "5", "6", ""]
+
+
 @pytest.mark.parametrize(
     "bad",
     [

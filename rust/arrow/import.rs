@@ -3,9 +3,10 @@
 //!
 //! On the scoring thread, `take_stream` / `take_array` only move the C structures out of the
 //! producer's capsules (bitwise, as the interface allows; the capsule is left released, so its
-//! destructor does nothing). `check` (and `rows`) may run there too when a call must be refused
-//! before it is accepted. On the encoder thread, `import` pulls the batches, imports and
-//! validates them, and makes the columns the encoder writes.
+//! destructor does nothing); there the schema is read once and its meaning (a `Shape`) given to
+//! the input, or recognised without asking the producer (`with_shape`). On the encoder thread,
+//! `import` pulls the batches, imports them with that shape's type, validates them, and makes
+//! the columns the encoder writes.
 //!
 //! An `ArrowInput` owns every producer resource it took until it is dropped, and the encoder
 //! must not drop it: pyarrow takes the GIL to free numpy-backed buffers, so it goes back with
@@ -14,10 +15,12 @@
 use std::ffi::c_void;
 
 use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
-use arrow_array::{make_array, Array, ArrayRef, StructArray};
-use arrow_schema::{DataType, Field};
+use std::sync::Arc;
 
-use super::encode::{supported, ArrowColumn, ArrowInputError, ArrowRows};
+use arrow_array::{make_array, Array, ArrayRef, StructArray};
+
+use super::encode::{ArrowColumn, ArrowInputError, ArrowRows};
+use super::shape::Shape;
 use super::stream::CStream;
 
 /// The C data interface's `ArrowArray`, to give arrow-rs a copy that does not own the
@@ -69,7 +72,7 @@ pub struct ArrowInput {
     /// Batches not yet imported, last first.
     arrays: Vec<FFI_ArrowArray>,
     schema: Option<FFI_ArrowSchema>,
-    data_type: Option<DataType>,
+    shape: Option<Arc<Shape>>,
     stream: Option<CStream>,
     drained: bool,
 }
@@ -101,6 +104,15 @@ impl ArrowInput {
         Ok(ArrowInput { arrays: vec![array], schema: Some(schema), drained: true, ..ArrowInput::empty() })
     }
 
+    /// An array its producer exported without a schema (pyarrow's `_export_to_c`), whose schema
+    /// `shape` means.
+    pub fn from_array(array: FFI_ArrowArray, shape: Arc<Shape>) -> Result<ArrowInput, ArrowInputError> {
+        if array.is_released() {
+            return Err(ArrowInputError::Released);
+        }
+        Ok(ArrowInput { arrays: vec![array], drained: true, shape: Some(shape), ..ArrowInput::empty() })
+    }
+
     fn empty() -> ArrowInput {
         ArrowInput {
             rows: None,
@@ -108,7 +120,7 @@ impl ArrowInput {
             kept: Vec::new(),
             arrays: Vec::new(),
             schema: None,
-            data_type: None,
+            shape: None,
             stream: None,
             drained: false,
         }
@@ -132,12 +144,11 @@ impl ArrowInput {
         Ok(self.schema.as_ref().expect("set above"))
     }
 
-    /// Pulls the schema and every batch out of the stream, without importing them.
+    /// Pulls every batch out of the stream, without importing them.
     fn drain(&mut self) -> Result<(), ArrowInputError> {
         if self.drained {
             return Ok(());
         }
-        self.schema()?;
         let stream = self.stream.as_mut().ok_or(ArrowInputError::Released)?;
         let get_next = stream.get_next.ok_or_else(|| ArrowInputError::Invalid("the stream has no callbacks".into()))?;
         loop {
@@ -157,34 +168,27 @@ impl ArrowInput {
         Ok(())
     }
 
-    /// The schema's type, parsed once: a struct for a table, anything else for one column.
-    fn data_type(&mut self) -> Result<&DataType, ArrowInputError> {
-        if self.data_type.is_none() {
-            self.drain()?;
-            let schema = self.schema.as_ref().ok_or(ArrowInputError::Released)?;
-            let data_type = DataType::try_from(schema).map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
-            self.data_type = Some(data_type);
+    /// What the data's schema means: as given by `with_shape`, else read from the producer.
+    pub fn shape(&mut self) -> Result<Arc<Shape>, ArrowInputError> {
+        if let Some(shape) = &self.shape {
+            return Ok(shape.clone());
         }
-        Ok(self.data_type.as_ref().expect("set above"))
+        let shape = Arc::new(Shape::of(self.schema()?)?);
+        self.shape = Some(shape.clone());
+        Ok(shape)
     }
 
-    /// The columns' fields: a struct's children, or the one field of a plain array.
-    fn fields(&mut self) -> Result<Vec<Field>, ArrowInputError> {
-        let name = self.schema.as_ref().and_then(|s| s.name()).unwrap_or("").to_string();
-        Ok(match self.data_type()? {
-            DataType::Struct(fields) => fields.iter().map(|f| f.as_ref().clone()).collect(),
-            other => vec![Field::new(name, other.clone(), true)],
-        })
+    /// The input, known to have the schema `shape` means (the scoring thread worked it out, or
+    /// recognised it): the producer is not asked for its schema again.
+    pub fn with_shape(mut self, shape: Arc<Shape>) -> ArrowInput {
+        self.shape = Some(shape);
+        self
     }
 
     /// Refuses, before anything is imported, a column of a type that cannot be written; gives
     /// the column names.
     pub fn check(&mut self) -> Result<Vec<String>, ArrowInputError> {
-        let fields = self.fields()?;
-        if let Some(f) = fields.iter().find(|f| !supported(f.data_type())) {
-            return Err(ArrowInputError::Unsupported { column: f.name().clone(), data_type: f.data_type().clone() });
-        }
-        Ok(fields.into_iter().map(|f| f.name().clone()).collect())
+        Ok(self.shape()?.names.clone())
     }
 
     /// Rows in all batches, read from the batches' headers without importing them.
@@ -197,31 +201,28 @@ impl ArrowInput {
     /// Imports every batch and makes the columns to write. Runs on the encoder thread.
     pub fn import(&mut self) -> Result<&ArrowRows, ArrowInputError> {
         if self.rows.is_none() {
-            let fields = self.fields()?;
-            let data_type = self.data_type()?.clone();
-            let is_table = matches!(data_type, DataType::Struct(_));
+            let shape = self.shape()?;
+            self.drain()?;
+            let width = shape.names.len();
             while let Some(array) = self.arrays.pop() {
-                if is_table && array.num_children() != fields.len() {
+                if shape.is_table() && array.num_children() != width {
                     // arrow-rs would panic on this; the producer broke its own schema.
+                    let found = array.num_children();
                     self.arrays.push(array);
-                    return Err(ArrowInputError::Invalid(format!(
-                        "a batch has {} columns, its schema {}",
-                        self.arrays.last().map_or(0, FFI_ArrowArray::num_children),
-                        fields.len()
-                    )));
+                    return Err(ArrowInputError::Invalid(format!("a batch has {found} columns, its schema {width}")));
                 }
                 // SAFETY: the array came from the producer with this schema. It is validated
                 // below before any value is read; `kept` owns it longer than anything imported.
-                let data = unsafe { from_ffi_and_data_type(borrowed(&array), data_type.clone()) };
+                let data = unsafe { from_ffi_and_data_type(borrowed(&array), shape.data_type.clone()) };
                 self.kept.push(array);
                 let data = data.map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
                 let array = make_array(data);
                 self.imported.push(array.clone());
                 array.to_data().validate_full().map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
             }
-            let mut chunks: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(self.imported.len()); fields.len()];
+            let mut chunks: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(self.imported.len()); width];
             for batch in &self.imported {
-                if is_table {
+                if shape.is_table() {
                     let table = batch.as_any().downcast_ref::<StructArray>().expect("a struct type imports as one");
                     if table.null_count() > 0 {
                         return Err(ArrowInputError::Invalid("a batch has missing rows (top-level nulls)".into()));
@@ -233,10 +234,11 @@ impl ArrowInput {
                     chunks[0].push(batch.clone());
                 }
             }
-            let columns = fields
+            let columns = shape
+                .names
                 .iter()
                 .zip(&chunks)
-                .map(|(f, c)| ArrowColumn::new(f.name(), c))
+                .map(|(name, c)| ArrowColumn::new(name, c))
                 .collect::<Result<Vec<_>, _>>()?;
             self.rows = Some(ArrowRows::new(columns)?);
         }
@@ -265,7 +267,7 @@ mod tests {
         DictionaryArray, Float64Array, Int64Array, RecordBatch, RecordBatchIterator, StringArray, StringViewArray,
         Time32SecondArray, TimestampMicrosecondArray,
     };
-    use arrow_schema::{ArrowError, Schema};
+    use arrow_schema::{ArrowError, DataType, Field, Schema};
 
     use super::*;
 
@@ -368,6 +370,40 @@ mod tests {
         let err = input.check().unwrap_err();
         assert_eq!(err.to_string().split(',').next().unwrap(), "column \"at\" has Arrow type Time32(s)");
         assert!(matches!(input.import(), Err(ArrowInputError::Unsupported { .. })));
+    }
+
+    /// A stream whose schema the scoring thread already knows (`with_shape`) is imported
+    /// without asking the producer for it: the export costs pyarrow ~2 µs a call.
+    #[test]
+    fn a_known_shape_is_not_asked_for_again() {
+        static ASKED: AtomicUsize = AtomicUsize::new(0);
+        struct Asked(std::vec::IntoIter<RecordBatch>);
+        impl Iterator for Asked {
+            type Item = Result<RecordBatch, ArrowError>;
+            fn next(&mut self) -> Option<Self::Item> {
+                self.0.next().map(Ok)
+            }
+        }
+        impl arrow_array::RecordBatchReader for Asked {
+            fn schema(&self) -> arrow_schema::SchemaRef {
+                ASKED.fetch_add(1, Ordering::SeqCst);
+                batch(&[0.0], &[None]).schema()
+            }
+        }
+        let known = {
+            let schema = FFI_ArrowSchema::try_from(batch(&[0.0], &[None]).schema().as_ref()).unwrap();
+            Arc::new(Shape::of(&schema).unwrap())
+        };
+        let mut stream = FFI_ArrowArrayStream::new(Box::new(Asked(vec![batch(&[1.0], &[Some("k")])].into_iter())));
+        let input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
+        let mut input = input.with_shape(known.clone());
+        assert_eq!(write_all(input.import().unwrap()), ["1.0,k"]);
+        assert_eq!(ASKED.load(Ordering::SeqCst), 0);
+        // An array exported without its schema, known by its shape.
+        let (array, _) = to_ffi(&StructArray::from(batch(&[2.0], &[None])).to_data()).unwrap();
+        let mut input = ArrowInput::from_array(array, known.clone()).unwrap();
+        assert_eq!(write_all(input.import().unwrap()), ["2.0,"]);
+        assert!(matches!(ArrowInput::from_array(FFI_ArrowArray::empty(), known), Err(ArrowInputError::Released)));
     }
 
     /// A producer that fails part-way: its message reaches the error, nothing panics.

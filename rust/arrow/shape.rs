@@ -77,6 +77,9 @@ fn raw(schema: &FFI_ArrowSchema) -> &RawSchema {
 #[derive(Debug)]
 pub struct Shape {
     fingerprint: Vec<u8>,
+    /// The schema's type, which the encoder imports the data with: it does not ask the
+    /// producer for the schema again.
+    pub data_type: DataType,
     pub names: Vec<String>,
     /// Each column's type; `None` for Arrow's null type (missing values only).
     pub types: Vec<Option<ColumnType>>,
@@ -85,16 +88,28 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// What `schema` means, worked out without a cache.
+    pub fn of(schema: &FFI_ArrowSchema) -> Result<Shape, ArrowInputError> {
+        let mut print = Vec::new();
+        fingerprint(raw(schema), &mut print)?;
+        Shape::parse(schema, print)
+    }
+
     /// Parses `schema`; refuses, naming the column, a type modeltap cannot write.
     fn parse(schema: &FFI_ArrowSchema, fingerprint: Vec<u8>) -> Result<Shape, ArrowInputError> {
         let data_type = DataType::try_from(schema).map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
-        let fields: Vec<(String, DataType)> = match data_type {
-            DataType::Struct(fields) => fields.iter().map(|f| (f.name().clone(), f.data_type().clone())).collect(),
-            other => vec![(schema.name().unwrap_or("").to_string(), other)],
+        let fields: Vec<(&str, &DataType)> = match &data_type {
+            DataType::Struct(fields) => fields.iter().map(|f| (f.name().as_str(), f.data_type())).collect(),
+            other => vec![(schema.name().unwrap_or(""), other)],
         };
-        let types = fields.iter().map(|(name, dt)| column_type(name, dt)).collect::<Result<_, _>>()?;
-        let names = fields.into_iter().map(|(name, _)| name).collect();
-        Ok(Shape { fingerprint, names, types, positions: OnceLock::new() })
+        let types = fields.iter().map(|&(name, dt)| column_type(name, dt)).collect::<Result<_, _>>()?;
+        let names = fields.into_iter().map(|(name, _)| name.to_string()).collect();
+        Ok(Shape { fingerprint, data_type, names, types, positions: OnceLock::new() })
+    }
+
+    /// Whether the data is a table (a struct of columns) rather than one column.
+    pub fn is_table(&self) -> bool {
+        matches!(self.data_type, DataType::Struct(_))
     }
 
     /// Where each of a stream's fixed `names` is among the columns, when every name is there
@@ -226,6 +241,7 @@ mod tests {
     fn positions_follow_fixed_names() {
         let shape = |names: &[&str]| Shape {
             fingerprint: Vec::new(),
+            data_type: DataType::Null,
             names: names.iter().map(|s| s.to_string()).collect(),
             types: vec![None; names.len()],
             positions: OnceLock::new(),

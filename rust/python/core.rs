@@ -13,7 +13,6 @@ use super::arrow;
 use super::convert::{self, Converted};
 use super::frame;
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
-use crate::arrow::ShapeCache;
 use crate::clock::{Clock, Partitioning};
 use crate::error::Error;
 use crate::pipeline::{Config, Input, Output, Pipeline};
@@ -166,7 +165,7 @@ struct Binding {
     stream: Arc<StreamConfig>,
     wait: Option<Duration>,
     /// What the last Arrow schema collected meant (names, types): a cache, kept per binding.
-    shapes: ShapeCache,
+    shapes: arrow::Shapes,
     labels: frame::LabelsSeen,
 }
 
@@ -282,7 +281,7 @@ impl PyStream {
             core: core.core.clone(),
             stream,
             wait: self.wait,
-            shapes: ShapeCache::default(),
+            shapes: Default::default(),
             labels: Default::default(),
         }));
         Ok(())
