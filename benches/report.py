@@ -102,6 +102,9 @@ def frames(b: dict[str, dict[str, Any]]) -> list[Row]:
             continue
         ratio = entry["extra_info"].get(ratio_key)
         peer = f"numpy 1x6 {_fmt_time(base)}" if ratio_key == "x_numpy_1x6" else "same library's 1x6"
+        export = entry["extra_info"].get("producer_export_us")
+        if export is not None:
+            peer += f"; the producer's export alone {_fmt_time(export * 1e-6)}"
         verdict = "" if ratio is None else ("met" if ratio <= budget else "MISSED")
         shown = "" if ratio is None else f"{ratio:.2f}x"
         value = _fmt_time(float(entry["stats"]["median"]))

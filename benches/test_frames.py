@@ -64,6 +64,29 @@ SAME_LIBRARY_1X6 = {
 }
 
 
+# The least an Arrow input costs any consumer: its producer's own export (the capsule made and
+# freed, before any schema or batch is read). collect() of the same data is reported against it.
+EXPORTS: dict[str, str] = {
+    "polars 1x6 float64": "__arrow_c_stream__",
+    "pyarrow RecordBatch 1x6 float64": "__arrow_c_array__",
+    "pyarrow Table 1x6 float64": "__arrow_c_stream__",
+    "polars 1000x100 float64": "__arrow_c_stream__",
+}
+EXPORT_MEDIANS: dict[str, float] = {}
+
+
+@pytest.mark.parametrize("name", list(EXPORTS))
+def test_producer_export(benchmark: Any, name: str) -> None:
+    export = getattr(INPUTS[name], EXPORTS[name])
+    iterations = size(20, 50) if "1000x100" in name else size(1000, 200)
+    benchmark.group = "frames: the producer's own export"
+    benchmark.pedantic(export, rounds=size(50, 8), iterations=iterations, warmup_rounds=1)
+    m = median(benchmark)
+    if m is not None:
+        EXPORT_MEDIANS[name] = m
+        benchmark.extra_info["median_us"] = round(m * 1e6, 3)
+
+
 def _collector(name: str) -> modeltap.Collector:
     ncols = 100 if "1000x100" in name else 6
     stream = "frames_" + "".join(ch if ch.isalnum() else "_" for ch in name)
@@ -91,6 +114,9 @@ def test_collect(benchmark: Any, counting_store: CountingStore, name: str) -> No
     peer = SAME_LIBRARY_1X6.get(name)
     if peer in MEDIANS:
         benchmark.extra_info["x_same_library_1x6"] = round(m / MEDIANS[peer], 2)
+    if name in EXPORT_MEDIANS:
+        benchmark.extra_info["producer_export_us"] = round(EXPORT_MEDIANS[name] * 1e6, 3)
+        benchmark.extra_info["x_producer_export"] = round(m / EXPORT_MEDIANS[name], 2)
 
 
 def test_ratios() -> None:
@@ -106,6 +132,9 @@ def test_ratios() -> None:
         peer = SAME_LIBRARY_1X6.get(name)
         if peer in MEDIANS:
             line += f", {m / MEDIANS[peer]:.2f}x {peer}"
+        if name in EXPORT_MEDIANS:
+            alone = EXPORT_MEDIANS[name]
+            line += f", {m / alone:.1f}x its producer's export alone ({alone * 1e6:,.2f} us)"
         lines.append(line)
     skipped = sorted(INPUTS.keys() - MEDIANS.keys())
     if skipped:
