@@ -293,6 +293,34 @@ def test_unwritable_types_are_refused_by_name(store: modeltap.LocalStore) -> Non
     assert modeltap.stats()["rows_collected"] == 0
 
 
+_STRUCTS = pa.array([{"a": 1.0, "b": "x"}, None, {"a": 3.0, "b": None}])
+
+
+@pytest.mark.parametrize(
+    "column",
+    [_STRUCTS, pa.chunked_array([_STRUCTS[:1], _STRUCTS[1:]]), pl.Series("s", _STRUCTS)],
+    ids=["pyarrow Array", "pyarrow ChunkedArray", "polars Series"],
+)
+def test_a_struct_column_is_a_table_but_missing_rows_are_refused(store: modeltap.LocalStore, column: Any) -> None:
+    """A struct column is taken as a table of its fields; a row missing as a whole (a null struct)
+    has no fields to write, so the call raises and changes nothing, rather than the record being
+    dropped later on the encoder thread."""
+    name = f"structs{next(_names)}"
+    c = modeltap.Collector(name)
+    before = modeltap.stats()
+    with pytest.raises(ValueError, match="missing rows"):
+        c.collect(column)
+    after = modeltap.stats()
+    assert (after["rows_collected"], after["rows_dropped"]) == (before["rows_collected"], before["rows_dropped"])
+    c.collect(column.drop_null() if hasattr(column, "drop_null") else column.drop_nulls())
+    assert modeltap.flush()
+    assert [line.split(",")[:2] for line in _lines(_written(store, name).read_bytes())] == [
+        ["a", "b"],
+        ["1.0", "x"],
+        ["3.0", ""],
+    ]
+
+
 def test_copy_is_accepted_and_holds_by_reference(store: modeltap.LocalStore) -> None:
     name = f"copy{next(_names)}"
     c = modeltap.Collector(name)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::ffi::FFI_ArrowArray;
 use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -20,34 +21,57 @@ use crate::arrow::{ArrowInput, Shape, ShapeCache};
 use crate::batch::{ArrowField, Batch, Column};
 use crate::pipeline::Input;
 
-/// A library's container types, once the library is loaded: collect() never imports it.
-struct Types {
-    /// Types taken exactly, through `__arrow_c_stream__`: the batches are exported when the
-    /// encoder pulls them, not during the call.
-    streams: Vec<Py<PyType>>,
-    /// Types taken with their subclasses as one array: pyarrow's `Array` (the base of one
-    /// class per Arrow type) has no stream, and a RecordBatch's stream costs ~12 µs (pyarrow
-    /// makes a Table of it first), its array ~3.
-    arrays: Vec<Py<PyType>>,
-    /// The attribute that describes a container's schema as an object `equals` compares
-    /// (pyarrow's `schema` or `type`, cheap to read), in the order of `streams` then `arrays`;
-    /// `None` where reading one costs more than the producer's export (polars).
-    described_by: &'static [Option<&'static str>],
+/// How a container's data is taken.
+#[derive(Clone, Copy)]
+enum Door {
+    /// Through `__arrow_c_stream__`: the batches are exported when the encoder pulls them,
+    /// not during the call. Types taken exactly.
+    Stream,
+    /// As one array: pyarrow's `Array` (the base of one class per Arrow type) has no stream,
+    /// and a RecordBatch's stream costs ~12 µs (pyarrow makes a Table of it first), its array
+    /// ~3. Types taken with their subclasses.
+    Array,
 }
+
+/// One known Arrow container type, and what is known of its kind.
+struct Container {
+    name: &'static str,
+    door: Door,
+    /// The attribute that describes the schema as an object `equals` compares (pyarrow's
+    /// `schema` or `type`, cheap to read); `None` where reading one costs more than the
+    /// producer's export (polars).
+    described_by: Option<&'static str>,
+    /// One column (a Series, an array) rather than a table: a struct column is taken as a
+    /// table, but unlike a table's its rows may be missing as a whole.
+    one_column: bool,
+}
+
+const POLARS_CONTAINERS: &[Container] = &[
+    Container { name: "DataFrame", door: Door::Stream, described_by: None, one_column: false },
+    Container { name: "Series", door: Door::Stream, described_by: None, one_column: true },
+];
+const PYARROW_CONTAINERS: &[Container] = &[
+    Container { name: "Table", door: Door::Stream, described_by: Some("schema"), one_column: false },
+    Container { name: "ChunkedArray", door: Door::Stream, described_by: Some("type"), one_column: true },
+    Container { name: "RecordBatch", door: Door::Array, described_by: Some("schema"), one_column: false },
+    Container { name: "Array", door: Door::Array, described_by: Some("type"), one_column: true },
+];
+
+/// A library's container types, once the library is loaded (collect() never imports it), in
+/// the order of its `Container`s.
+struct Types(Vec<Py<PyType>>);
 
 static POLARS: PyOnceLock<Option<Types>> = PyOnceLock::new();
 static PYARROW: PyOnceLock<Option<Types>> = PyOnceLock::new();
 static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 
-/// `module`'s types named in `streams` and `arrays`, once `module` is in `sys.modules`; `None`
-/// until then (asked again next call), and for good when a type is missing.
+/// `module`'s types of `containers`, once `module` is in `sys.modules`; `None` until then
+/// (asked again next call), and for good when a type is missing.
 fn types<'py>(
     py: Python<'py>,
     cell: &'static PyOnceLock<Option<Types>>,
     module: &str,
-    streams: &[&str],
-    arrays: &[&str],
-    described_by: &'static [Option<&'static str>],
+    containers: &[Container],
 ) -> Option<&'static Types> {
     if let Some(t) = cell.get(py) {
         return t.as_ref();
@@ -58,47 +82,32 @@ fn types<'py>(
         })
         .ok()?;
     let loaded = modules.bind(py).get_item(module).ok()??;
-    let ty = |name: &&str| -> Option<Py<PyType>> {
-        loaded.getattr(*name).ok()?.cast_into::<PyType>().ok().map(Bound::unbind)
+    let ty = |c: &Container| -> Option<Py<PyType>> {
+        loaded.getattr(c.name).ok()?.cast_into::<PyType>().ok().map(Bound::unbind)
     };
-    let found = (|| {
-        Some(Types {
-            streams: streams.iter().map(ty).collect::<Option<_>>()?,
-            arrays: arrays.iter().map(ty).collect::<Option<_>>()?,
-            described_by,
-        })
-    })();
+    let found = containers.iter().map(ty).collect::<Option<_>>().map(Types);
     cell.get_or_init(py, || found).as_ref()
 }
 
-/// How a container's data is taken, when it is one of the known Arrow containers.
-#[derive(Clone, Copy)]
-enum Door {
-    Stream,
-    Array,
-}
-
-/// The door `data` goes through, and the attribute describing its schema, if it has one.
-fn door(data: &Bound<'_, PyAny>) -> Option<(Door, Option<&'static str>)> {
+/// The known container `data` is, if it is one.
+fn container(data: &Bound<'_, PyAny>) -> Option<&'static Container> {
     let py = data.py();
     let ty = data.get_type();
     let libraries = [
-        types(py, &POLARS, "polars", &["DataFrame", "Series"], &[], &[None, None]),
-        types(
-            py,
-            &PYARROW,
-            "pyarrow",
-            &["Table", "ChunkedArray"],
-            &["RecordBatch", "Array"],
-            &[Some("schema"), Some("type"), Some("schema"), Some("type")],
-        ),
+        (types(py, &POLARS, "polars", POLARS_CONTAINERS), POLARS_CONTAINERS),
+        (types(py, &PYARROW, "pyarrow", PYARROW_CONTAINERS), PYARROW_CONTAINERS),
     ];
-    for lib in libraries.into_iter().flatten() {
-        if let Some(i) = lib.streams.iter().position(|t| ty.is(t.bind(py))) {
-            return Some((Door::Stream, lib.described_by[i]));
-        }
-        if let Some(i) = lib.arrays.iter().position(|t| ty.is_subclass(t.bind(py)).unwrap_or(false)) {
-            return Some((Door::Array, lib.described_by[lib.streams.len() + i]));
+    for (types, containers) in libraries {
+        let Some(Types(types)) = types else { continue };
+        for (t, c) in types.iter().zip(containers) {
+            let t = t.bind(py);
+            let known = match c.door {
+                Door::Stream => ty.is(t),
+                Door::Array => ty.is_subclass(t).unwrap_or(false),
+            };
+            if known {
+                return Some(c);
+            }
         }
     }
     None
@@ -181,16 +190,16 @@ fn take_known_array(data: &Bound<'_, PyAny>, shape: Arc<Shape>) -> PyResult<Arro
 /// data itself is imported on the encoder thread. `names` are the stream's, once fixed:
 /// columns are placed by them, as a frame's are.
 pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>) -> PyResult<Option<Input<Py<PyAny>>>> {
-    let Some((door, described_by)) = door(data) else { return Ok(None) };
+    let Some(container) = container(data) else { return Ok(None) };
     let rows = data.len()?;
-    let described = described_by.map(|attr| data.getattr(attr)).transpose()?;
+    let described = container.described_by.map(|attr| data.getattr(attr)).transpose()?;
     let (input, shape) = match described.as_ref().and_then(|d| shapes.recognised(d)) {
-        Some(shape) => match door {
+        Some(shape) => match container.door {
             Door::Stream => (take_stream(data)?, shape),
             Door::Array => (take_known_array(data, shape.clone())?, shape),
         },
         None => {
-            let mut input = match door {
+            let mut input = match container.door {
                 Door::Stream => take_stream(data)?,
                 Door::Array => take_array(data)?,
             };
@@ -201,6 +210,12 @@ pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>)
             (input, shape)
         }
     };
+    if container.one_column && shape.is_table() && missing_rows(data)? > 0 {
+        return Err(PyValueError::new_err(format!(
+            "a {} of structs with missing rows (null structs) cannot be collected as rows: fill or drop them first",
+            container.name
+        )));
+    }
     let column = |j: usize| Column::Arrow(ArrowField::new(0, j, shape.types[j]));
     let columns = match names {
         Some(names) => shape.positions(names).iter().map(|&j| column(j)).collect(),
@@ -210,4 +225,11 @@ pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>)
     let labels = (names.is_none() && shape.names != [""]).then(|| shape.names.clone());
     let batch = Batch::Arrow { rows, columns, inputs: vec![input.with_shape(shape)].into() };
     Ok(Some(Input { batch, owner: None, labels }))
+}
+
+/// A column's count of missing values: pyarrow's `null_count` attribute, polars' method.
+fn missing_rows(data: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let count = data.getattr(intern!(data.py(), "null_count"))?;
+    let count = if count.is_callable() { count.call0()? } else { count };
+    count.extract()
 }
