@@ -4,8 +4,9 @@ numpy arrays go to the core as they are (no copy); so do most pandas frames, whi
 reads block by block (``rust/python/frame.rs``). The rest of the frames, and dicts and lists,
 become a list of 1-D numpy columns: numeric and naive datetime columns are views where pandas
 allows (copies under ``copy=True``), tz-aware columns a UTC view the core writes with a ``Z``,
-nullable columns (values, mask) pairs, anything else an object column that the core renders
-while the GIL is held. Both ways write a column alike, byte for byte.
+nullable columns (values, mask) pairs, ``ArrowDtype`` columns their Arrow memory (a pyarrow
+table of one column, taken as pyarrow data is), anything else an object column that the core
+renders while the GIL is held. Both ways write a column alike, byte for byte.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-# A column, or a nullable column as (values, mask).
-Column = np.ndarray | tuple[np.ndarray, np.ndarray]
+# A column, a nullable column as (values, mask), or Arrow memory as a pyarrow Table of one
+# column (its name in errors), which the core takes as it takes pyarrow data.
+Column = np.ndarray | tuple[np.ndarray, np.ndarray] | Any
 Columns = list[Column]
 
 # Marks a datetime64 column whose values are UTC instants; the core (rust/python/convert.rs,
@@ -77,6 +79,12 @@ def _series_values(series: Any, name: str, copy: bool) -> Column:
     if masked is not None:
         return masked
     pd = sys.modules["pandas"]
+    if isinstance(dtype, pd.ArrowDtype):
+        # Arrow memory (``int64[pyarrow]``, a ``dtype_backend="pyarrow"`` frame's columns): held
+        # by reference as pyarrow data is, and written as a pyarrow table's column is.
+        # The core refuses, naming the column, what it cannot write (durations, lists).
+        pa = sys.modules["pyarrow"]  # an ArrowDtype exists: pyarrow is loaded
+        return pa.table({name: series.array.__arrow_array__()})
     if isinstance(dtype, pd.CategoricalDtype):
         # Each row its category's own object (pandas' to_numpy would make floats of int
         # categories when a value is missing); code -1, missing, is the None after them.

@@ -130,23 +130,32 @@ impl Shape {
     }
 }
 
-/// The last schema a stream saw, and what it means.
+/// How many schemas a stream remembers: a table's, and one per Arrow column type of a frame.
+const REMEMBERED: usize = 16;
+
+/// The last schemas a stream saw, and what they mean, the latest first.
 #[derive(Debug, Default)]
 pub struct ShapeCache {
-    last: Mutex<Option<Arc<Shape>>>,
+    last: Mutex<Vec<Arc<Shape>>>,
 }
 
 impl ShapeCache {
-    /// What `schema` means: the last answer when the schema is the same, else parsed anew (and
-    /// kept). A refused schema is not kept.
+    /// What `schema` means: the answer kept when the schema was seen before, else parsed anew
+    /// (and kept). A refused schema is not kept.
     pub fn shape(&self, schema: &FFI_ArrowSchema) -> Result<Arc<Shape>, ArrowInputError> {
         let mut print = Vec::with_capacity(128);
         fingerprint(raw(schema), &mut print)?;
-        if let Some(last) = self.last.lock().as_ref().filter(|s| s.fingerprint == print) {
-            return Ok(last.clone());
+        {
+            let mut last = self.last.lock();
+            if let Some(i) = last.iter().position(|s| s.fingerprint == print) {
+                last[..=i].rotate_right(1);
+                return Ok(last[0].clone());
+            }
         }
         let shape = Arc::new(Shape::parse(schema, print)?);
-        *self.last.lock() = Some(shape.clone());
+        let mut last = self.last.lock();
+        last.insert(0, shape.clone());
+        last.truncate(REMEMBERED);
         Ok(shape)
     }
 }
@@ -194,9 +203,30 @@ mod tests {
             let shape = cache.shape(&table(changed.clone())).unwrap();
             assert!(!Arc::ptr_eq(&first, &shape), "{changed:?}");
             assert_eq!(shape.names[i], changed[i].name().as_str());
+            // Both are remembered: going back is not parsed again either.
             let restored = cache.shape(&table(fields.clone())).unwrap();
-            assert_eq!(restored.types, first.types);
+            assert!(Arc::ptr_eq(&first, &restored));
+            assert!(Arc::ptr_eq(&shape, &cache.shape(&table(changed)).unwrap()));
         }
+    }
+
+    #[test]
+    fn the_schemas_seen_least_recently_are_forgotten() {
+        let cache = ShapeCache::default();
+        let named = |i: usize| table(vec![Field::new(format!("c{i}"), DataType::Float64, true)]);
+        let first = cache.shape(&named(0)).unwrap();
+        for i in 1..REMEMBERED {
+            cache.shape(&named(i)).unwrap();
+        }
+        // Seen again, the first becomes the latest; the second is then the oldest.
+        assert!(Arc::ptr_eq(&first, &cache.shape(&named(0)).unwrap()));
+        let second = cache.shape(&named(1)).unwrap();
+        cache.shape(&named(REMEMBERED)).unwrap();
+        cache.shape(&named(REMEMBERED + 1)).unwrap();
+        assert_eq!(cache.last.lock().len(), REMEMBERED);
+        assert!(Arc::ptr_eq(&first, &cache.shape(&named(0)).unwrap()));
+        assert!(Arc::ptr_eq(&second, &cache.shape(&named(1)).unwrap()));
+        assert!(!cache.last.lock().iter().any(|s| s.names == ["c2"]));
     }
 
     #[test]
@@ -219,7 +249,7 @@ mod tests {
         ]);
         let err = cache.shape(&schema).unwrap_err();
         assert!(err.to_string().starts_with("column \"wait\" holds timedeltas"), "{err}");
-        assert!(cache.last.lock().is_none());
+        assert!(cache.last.lock().is_empty());
         let list =
             table(vec![Field::new("l", DataType::List(Arc::new(Field::new("item", DataType::Int8, true))), true)]);
         assert!(matches!(cache.shape(&list), Err(ArrowInputError::Unsupported { column, .. }) if column == "l"));

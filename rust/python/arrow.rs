@@ -20,6 +20,7 @@ use crate::arrow::stream::CStream;
 use crate::arrow::{ArrowInput, Shape, ShapeCache};
 use crate::batch::{ArrowField, Batch, Column};
 use crate::pipeline::Input;
+use crate::schema::ColumnType;
 
 /// How a container's data is taken.
 #[derive(Clone, Copy)]
@@ -123,6 +124,11 @@ pub struct Shapes {
 }
 
 impl Shapes {
+    /// The shapes known by their C schema's fingerprint.
+    pub fn cache(&self) -> &ShapeCache {
+        &self.cache
+    }
+
     /// The meaning of `described` when it equals the last schema seen.
     fn recognised(&self, described: &Bound<'_, PyAny>) -> Option<Arc<Shape>> {
         let py = described.py();
@@ -225,6 +231,28 @@ pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>)
     let labels = (names.is_none() && shape.names != [""]).then(|| shape.names.clone());
     let batch = Batch::Arrow { rows, columns, inputs: vec![input.with_shape(shape)].into() };
     Ok(Some(Input { batch, owner: None, labels }))
+}
+
+/// One named column of Arrow data, as the public path hands it over (a pyarrow Table of one
+/// column: a pandas `ArrowDtype` column): its row count, type and C stream, its schema's
+/// meaning kept in `shapes`. `None` when `data` is not a pyarrow Table; an error naming the
+/// column when its type cannot be written.
+pub fn column(
+    data: &Bound<'_, PyAny>,
+    shapes: &ShapeCache,
+) -> PyResult<Option<(usize, Option<ColumnType>, ArrowInput)>> {
+    if container(data).is_none_or(|c| c.name != "Table") {
+        return Ok(None);
+    }
+    let mut input = take_stream(data)?;
+    let shape = shapes.shape(input.schema()?)?;
+    if shape.names.len() != 1 {
+        return Err(PyValueError::new_err(format!(
+            "an Arrow column must be a table of one column, not {}",
+            shape.names.len()
+        )));
+    }
+    Ok(Some((data.len()?, shape.types[0], input.with_shape(shape))))
 }
 
 /// A column's count of missing values: pyarrow's `null_count` attribute, polars' method.

@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
-use crate::batch::{Batch, Categories, Column, Kind, Masked, Rendered, View};
+use crate::arrow::ShapeCache;
+use crate::batch::{ArrowField, Batch, Categories, Column, Kind, Masked, Rendered, View};
 use crate::encode::{write_bool, write_f64, write_int, write_text, DateUnit};
 use crate::schema::ColumnType;
 
@@ -70,9 +71,10 @@ pub fn layout(shape: &[usize], ncols: usize) -> Option<(usize, usize)> {
 
 /// Columns (1-D arrays of equal length) as a batch; the Python side builds these from data
 /// frames and lists.
-pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Converted> {
+pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>, shapes: &ShapeCache) -> PyResult<Converted> {
     let mut rows = None;
     let mut columns = Vec::with_capacity(list.len());
+    let mut inputs = Vec::new();
     let owners = PyList::empty(py);
     for (j, item) in list.iter().enumerate() {
         // A nullable column comes as (values, mask).
@@ -80,6 +82,18 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Conv
             Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, Some(pair.get_item(1)?)),
             _ => (item, None),
         };
+        if let (None, Some((n, ty, input))) = (&mask, super::arrow::column(&item, shapes)?) {
+            if rows.is_some_and(|r| r != n) {
+                return Err(PyValueError::new_err(format!(
+                    "column {j} has {n} rows, column 0 has {}",
+                    rows.unwrap_or(0)
+                )));
+            }
+            rows = Some(n);
+            columns.push(Column::Arrow(ArrowField::new(inputs.len(), 0, ty)));
+            inputs.push(input);
+            continue;
+        }
         let arr = item
             .cast::<PyUntypedArray>()
             .map_err(|_| PyTypeError::new_err(format!("column {j} is a {}, not a numpy array", type_name(&item))))?;
@@ -129,7 +143,11 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>) -> PyResult<Conv
     }
     let rows = rows.unwrap_or(0);
     let owner = (!owners.is_empty()).then(|| owners.into_any().unbind());
-    Ok(Converted { batch: Batch::Columns { rows, columns }, owner })
+    let batch = match inputs.is_empty() {
+        true => Batch::Columns { rows, columns },
+        false => Batch::Arrow { rows, columns, inputs: inputs.into() },
+    };
+    Ok(Converted { batch, owner })
 }
 
 /// The array itself, or a native-endian copy of it (rare: data read from files of other

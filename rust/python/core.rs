@@ -216,14 +216,16 @@ impl Binding {
         }
         let names = self.stream.contract().map(|c| c.names.as_slice());
         let fixed = names.is_some();
-        if let Some((Converted { batch, owner }, labels)) = frame::blocks(data, names, &self.labels, copy)? {
+        if let Some((Converted { batch, owner }, labels)) =
+            frame::blocks(data, names, &self.labels, self.shapes.cache(), copy)?
+        {
             return Ok(Input { batch, owner, labels });
         }
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
         let (columns, labels): (Bound<'_, PyList>, Option<Bound<'_, PyAny>>) = out.extract()?;
         // Labels only matter while the names are not fixed.
         let labels = labels.filter(|_| !fixed).map(|l| names_of(&l, "column names")).transpose()?;
-        let Converted { batch, owner } = convert::columns(py, &columns)?;
+        let Converted { batch, owner } = convert::columns(py, &columns, self.shapes.cache())?;
         Ok(Input { batch, owner, labels })
     }
 }

@@ -20,7 +20,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use super::convert::{block_kind, render_each, Converted};
 use crate::arrow::strings;
-use crate::arrow::ArrowInput;
+use crate::arrow::{ArrowInput, ShapeCache};
 use crate::batch::{ArrowField, Batch, Categories, Coded, Column, Kind, Masked, View};
 use crate::encode::{write_bool, write_f64, write_int, write_text};
 use crate::schema::ColumnType;
@@ -38,6 +38,8 @@ struct Pandas {
     categorical: Py<PyType>,
     /// `ArrowStringArray`: a `str` column whose `_pa_array` is a ChunkedArray of text.
     strings: Py<PyType>,
+    /// `ArrowExtensionArray`: a column of an `ArrowDtype`, its `_pa_array` a ChunkedArray.
+    arrow: Py<PyType>,
 }
 
 static PANDAS: PyOnceLock<Option<Pandas>> = PyOnceLock::new();
@@ -71,6 +73,7 @@ fn pandas(py: Python<'_>) -> Option<&Pandas> {
                     masked: [ty(&arrays, "IntegerArray")?, ty(&arrays, "FloatingArray")?, ty(&arrays, "BooleanArray")?],
                     categorical: ty(&loaded, "Categorical")?,
                     strings: ty(&arrays, "ArrowStringArray")?,
+                    arrow: ty(&arrays, "ArrowExtensionArray")?,
                 })
             };
             let found = PANDAS_MAJORS.contains(&major).then(types).flatten();
@@ -94,6 +97,7 @@ pub fn blocks<'py>(
     data: &Bound<'py, PyAny>,
     names: Option<&[String]>,
     seen: &LabelsSeen,
+    shapes: &ShapeCache,
     copy: bool,
 ) -> PyResult<Option<(Converted, Option<Vec<String>>)>> {
     let py = data.py();
@@ -104,9 +108,9 @@ pub fn blocks<'py>(
     let ty = data.get_type();
     // Any attribute missing or of another type: not the layout checked here.
     let read = if ty.is(pd.frame.bind(py)) {
-        read_frame(pd, data, names, seen, copy)
+        read_frame(pd, data, names, seen, shapes, copy)
     } else if ty.is(pd.series.bind(py)) {
-        read_series(pd, data, names, copy)
+        read_series(pd, data, names, shapes, copy)
     } else {
         return Ok(None);
     };
@@ -136,7 +140,9 @@ impl Labels {
 }
 
 /// The columns read so far, each at its place, and what keeps their memory alive.
-struct Reading<'py> {
+struct Reading<'py, 's> {
+    /// What the stream's Arrow column types meant (`ArrowDtype` columns).
+    shapes: &'s ShapeCache,
     columns: Vec<Option<Column>>,
     rows: Option<usize>,
     owners: Vec<Bound<'py, PyAny>>,
@@ -144,7 +150,7 @@ struct Reading<'py> {
     inputs: Vec<ArrowInput>,
 }
 
-impl<'py> Reading<'py> {
+impl<'py> Reading<'py, '_> {
     /// Puts `column` at `loc`; `false` when that is out of range, taken, or of another length.
     fn place(&mut self, loc: isize, rows: usize, column: Column) -> bool {
         let slot = usize::try_from(loc).ok().and_then(|l| self.columns.get_mut(l));
@@ -180,6 +186,7 @@ fn read_frame<'py>(
     data: &Bound<'py, PyAny>,
     names: Option<&[String]>,
     seen: &LabelsSeen,
+    shapes: &ShapeCache,
     copy: bool,
 ) -> PyResult<Option<(Converted, Option<Vec<String>>)>> {
     let py = data.py();
@@ -197,7 +204,8 @@ fn read_frame<'py>(
             return Ok(Some((whole, labels.into_own())));
         }
     }
-    let mut reading = Reading { columns: vec![None; labels.len()], rows: None, owners: Vec::new(), inputs: Vec::new() };
+    let mut reading =
+        Reading { shapes, columns: vec![None; labels.len()], rows: None, owners: Vec::new(), inputs: Vec::new() };
     for block in blocks.iter() {
         let values = block.getattr(intern!(py, "values"))?;
         let locs = block.getattr(intern!(py, "mgr_locs"))?.getattr(intern!(py, "as_array"))?;
@@ -218,6 +226,7 @@ fn read_series<'py>(
     pd: &Pandas,
     data: &Bound<'py, PyAny>,
     names: Option<&[String]>,
+    shapes: &ShapeCache,
     copy: bool,
 ) -> PyResult<Option<(Converted, Option<Vec<String>>)>> {
     let py = data.py();
@@ -240,7 +249,7 @@ fn read_series<'py>(
         return Ok(None);
     }
     let values = blocks.get_item(0)?.getattr(intern!(py, "values"))?;
-    let mut reading = Reading { columns: vec![None], rows: None, owners: Vec::new(), inputs: Vec::new() };
+    let mut reading = Reading { shapes, columns: vec![None], rows: None, owners: Vec::new(), inputs: Vec::new() };
     if !read_values(pd, &values, &[0], copy, &mut reading)? {
         return Ok(None);
     }
@@ -254,7 +263,7 @@ fn read_values<'py>(
     values: &Bound<'py, PyAny>,
     locs: &[isize],
     copy: bool,
-    reading: &mut Reading<'py>,
+    reading: &mut Reading<'py, '_>,
 ) -> PyResult<bool> {
     let py = values.py();
     let copied = |a: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyUntypedArray>> {
@@ -296,14 +305,17 @@ fn read_values<'py>(
         reading.owners.push(codes.into_any());
         return Ok(reading.place(loc, n, Column::Coded(column)));
     }
-    // Arrow strings are taken here, to be imported on the encoder thread; other extension
+    // Arrow columns are taken here, to be imported on the encoder thread; other extension
     // arrays go the public way.
-    if !ty.is(pd.strings.bind(py)) {
-        return Ok(false);
-    }
-    let Some((n, input)) = arrow_text_column(values)? else { return Ok(false) };
-    let column = Column::Arrow(ArrowField::new(reading.inputs.len(), 0, Some(ColumnType::String)));
-    if !reading.place(loc, n, column) {
+    let taken = if ty.is(pd.strings.bind(py)) {
+        arrow_text_column(values)?
+    } else if ty.is(pd.arrow.bind(py)) {
+        arrow_column(values, reading.shapes)?
+    } else {
+        None
+    };
+    let Some((n, ty, input)) = taken else { return Ok(false) };
+    if !reading.place(loc, n, Column::Arrow(ArrowField::new(reading.inputs.len(), 0, ty))) {
         return Ok(false);
     }
     reading.inputs.push(input);
@@ -364,7 +376,7 @@ fn numpy_columns<'py>(
     values: Bound<'py, PyUntypedArray>,
     locs: &[isize],
     utc: bool,
-    reading: &mut Reading<'py>,
+    reading: &mut Reading<'py, '_>,
 ) -> PyResult<bool> {
     let Some(kind) = numpy_kind(&values, utc)? else { return Ok(false) };
     let (k, n, s0, s1) = match (values.shape(), values.strides()) {
@@ -491,14 +503,35 @@ fn render_categories(categories: &Bound<'_, PyAny>) -> PyResult<Option<Categorie
     Ok(Some(render_each(&objects)?))
 }
 
+/// An Arrow column's row count, its type in the contract, and its C stream.
+type ArrowColumnTaken = (usize, Option<ColumnType>, ArrowInput);
+
 /// A pandas `str` column held in Arrow memory (an `ArrowStringArray`, whose type vouches for
-/// text: its schema is not exported here): its row count and its ChunkedArray's C stream, taken
-/// over (~0.2 µs; imported on the encoder thread).
-fn arrow_text_column(values: &Bound<'_, PyAny>) -> PyResult<Option<(usize, ArrowInput)>> {
+/// text: its schema is not exported here): its ChunkedArray's C stream, taken over (~0.2 µs;
+/// imported on the encoder thread).
+fn arrow_text_column(values: &Bound<'_, PyAny>) -> PyResult<Option<ArrowColumnTaken>> {
     let py = values.py();
     let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) else { return Ok(None) };
     let input = super::arrow::take_stream(&chunked)?;
-    Ok(Some((chunked.len()?, input)))
+    Ok(Some((chunked.len()?, Some(ColumnType::String), input)))
+}
+
+/// A column of an `ArrowDtype` (`int64[pyarrow]`, a `read_parquet(dtype_backend="pyarrow")`
+/// frame's): its ChunkedArray taken as the Arrow containers are, its schema read and its
+/// meaning kept in `shapes`. `None` for a type the Arrow path does not write as one column (a
+/// struct, a list, a duration): the public path refuses or converts those as it always did.
+fn arrow_column(values: &Bound<'_, PyAny>, shapes: &ShapeCache) -> PyResult<Option<ArrowColumnTaken>> {
+    let py = values.py();
+    let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) else { return Ok(None) };
+    let mut input = super::arrow::take_stream(&chunked)?;
+    let Ok(shape) = input.schema().map_err(drop).and_then(|schema| shapes.shape(schema).map_err(drop)) else {
+        return Ok(None);
+    };
+    if shape.is_table() {
+        return Ok(None);
+    }
+    let ty = shape.types[0];
+    Ok(Some((chunked.len()?, ty, input.with_shape(shape))))
 }
 
 /// A pandas Index's labels when every one is a str, compared with the stream's `names` when
