@@ -321,6 +321,51 @@ def test_a_struct_column_is_a_table_but_missing_rows_are_refused(store: modeltap
     ]
 
 
+def test_arrow_columns_in_a_dict_are_written_as_a_table_of_them(store: modeltap.LocalStore) -> None:
+    """A dict's values may be pyarrow arrays or polars Series (they were refused, or made
+    Python objects): each is taken as Arrow data and written as the same columns in a table."""
+    when = pa.array([dt.datetime(2026, 1, 1, 12), None], pa.timestamp("ms"))
+    columns = {
+        "a": pa.array([1, None]),
+        "c": pa.chunked_array([[1.5], [None]]),
+        "t": when,
+        "s": pl.Series(["a,b", None]),
+        "d": pl.Series([decimal.Decimal("1.50"), None]),
+        "n": np.array([1.0, 2.0]),
+    }
+    name = f"dict{next(_names)}"
+    modeltap.Collector(name).collect(columns)
+    same = f"table{next(_names)}"
+    modeltap.Collector(same).collect(
+        pa.table({k: pa.array(v) if isinstance(v, pl.Series) else v for k, v in columns.items()})
+    )
+    assert modeltap.flush()
+    written = [r[:6] for r in csv.reader(io.StringIO(_written(store, name).read_text()))]
+    assert written == [r[:6] for r in csv.reader(io.StringIO(_written(store, same).read_text()))]
+    assert written[1:] == [["1", "1.5", "2026-01-01T12:00:00.000", "a,b", "1.50", "1.0"], ["", "", "", "", "", "2.0"]]
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (pa.array([1, 2, 3]), ValueError, "3 rows"),
+        (pl.Series([1, 2, 3]), ValueError, "3 rows"),
+        (pa.array([dt.timedelta(1), None]), TypeError, "column .w. holds timedeltas"),
+        (pl.Series([[1], [2]]), TypeError, 'column "w" has Arrow type'),
+        (pa.array([{"x": 1}, {"x": 2}]), TypeError, 'column "w" has Arrow type Struct'),
+        (pl.Series([{"x": 1}, {"x": 2}]), TypeError, 'column "w" holds structs'),
+    ],
+    ids=["pyarrow, other length", "polars, other length", "duration", "list", "pyarrow struct", "polars struct"],
+)
+def test_arrow_columns_in_a_dict_that_cannot_be_written_raise_and_change_nothing(
+    store: modeltap.LocalStore, value: Any, error: type[Exception], match: str
+) -> None:
+    before = modeltap.stats()["rows_collected"]
+    with pytest.raises(error, match=match):
+        modeltap.Collector(f"dictbad{next(_names)}").collect({"ok": np.array([1.0, 2.0]), "w": value})
+    assert modeltap.stats()["rows_collected"] == before
+
+
 def test_copy_is_accepted_and_holds_by_reference(store: modeltap.LocalStore) -> None:
     name = f"copy{next(_names)}"
     c = modeltap.Collector(name)

@@ -172,6 +172,9 @@ def _positions(labels: list[str], names: Sequence[str] | None) -> list[int]:
 
 
 def _mapped_column(values: Any, name: str, copy: bool) -> Column:
+    arrow = _arrow_column(values, name)
+    if arrow is not None:
+        return arrow
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
             raise ValueError(f"column {name!r} is a {values.ndim}-D array; a dict's columns are 1-D")
@@ -181,6 +184,18 @@ def _mapped_column(values: Any, name: str, copy: bool) -> Column:
             raise ValueError(f"column {name!r} is a DataFrame; a dict's columns are 1-D")
         return _series_values(values, name, copy)
     return _column(list(values), name)
+
+
+def _arrow_column(values: Any, name: str) -> Any | None:
+    """A pyarrow array or a polars Series as one column named ``name``, which the core takes as
+    Arrow data (held by reference: Arrow memory is immutable); ``None`` for anything else."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return pa.table({name: values})
+    pl = sys.modules.get("polars")
+    if pl is not None and type(values) is pl.Series:
+        return values.alias(name)
+    return None
 
 
 def from_sequence(data: Sequence[Any], ncols: int) -> Columns:

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::ffi::FFI_ArrowArray;
 use parking_lot::Mutex;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -233,19 +233,25 @@ pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>)
     Ok(Some(Input { batch, owner: None, labels }))
 }
 
-/// One named column of Arrow data, as the public path hands it over (a pyarrow Table of one
-/// column: a pandas `ArrowDtype` column): its row count, type and C stream, its schema's
-/// meaning kept in `shapes`. `None` when `data` is not a pyarrow Table; an error naming the
-/// column when its type cannot be written.
+/// One named column of Arrow data, as the public path hands it over (a pandas `ArrowDtype`
+/// column or a dict's pyarrow array as a pyarrow Table of one column, a dict's polars Series
+/// named by its key): its row count, type and C stream, its schema's meaning kept in `shapes`.
+/// `None` when `data` is neither; an error naming the column when it cannot be written.
 pub fn column(
     data: &Bound<'_, PyAny>,
     shapes: &ShapeCache,
 ) -> PyResult<Option<(usize, Option<ColumnType>, ArrowInput)>> {
-    if container(data).is_none_or(|c| c.name != "Table") {
+    let Some(container) = container(data).filter(|c| matches!(c.name, "Table" | "Series")) else {
         return Ok(None);
-    }
+    };
     let mut input = take_stream(data)?;
     let shape = shapes.shape(input.schema()?)?;
+    if container.one_column && shape.is_table() {
+        let name: String = data.getattr(intern!(data.py(), "name"))?.extract()?;
+        return Err(PyTypeError::new_err(format!(
+            "column {name:?} holds structs, which modeltap cannot write: pass their fields as columns"
+        )));
+    }
     if shape.names.len() != 1 {
         return Err(PyValueError::new_err(format!(
             "an Arrow column must be a table of one column, not {}",
