@@ -374,8 +374,8 @@ impl PyStream {
                 &corr,
                 |ncols| convert::layout(arr.shape(), ncols).map_or(1, |(rows, _)| rows),
                 |ncols| {
-                    let data = if copy { data.call_method0("copy")? } else { data.clone() };
-                    let Converted { batch, owner } = convert::array(&data, ncols)?.expect("checked to be an array");
+                    let Converted { batch, owner } =
+                        convert::array(data, ncols, copy)?.expect("checked to be an array");
                     Ok::<_, PyErr>(Input { batch, owner, labels: None })
                 },
             )?,
