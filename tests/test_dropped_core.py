@@ -114,3 +114,43 @@ def test_collectors_left_open_at_exit_write_numpy_and_arrow_rows(tmp_path: Path)
     assert report["rows_collected"] == 500 * 5 and not any(report["rows_dropped"].values()), report  # type: ignore[union-attr]
     written = {path.parents[3].name: len(read(path)) for path in (tmp_path / "modeldata").rglob("*.csv")}
     assert written == {"inputs": 1000, "outputs": 1500}, (written, stderr)
+
+
+def test_a_forked_child_drops_its_copy_of_a_core_without_waiting_for_the_parents_encoder(
+    tmp_path: Path,
+) -> None:
+    # The child's copy of a core has records queued and an encoder thread that exists only in
+    # the parent: dropping it must neither wait for that thread nor touch its queues.
+    report, stderr = _run(
+        """
+        import gc, json, os, signal, sys, time
+        import numpy as np
+        from modeltap import _native
+
+        core = _native.Core(
+            capacity=64, max_queue_bytes=1 << 30, chunk_bytes=1, flush_interval=3600.0, max_sealed=1, nonce=3
+        )
+        handle = _native.StreamHandle()
+        handle._define(partition="day", meta=[], stem="data")
+        handle._bind(core)
+        for i in range(200):
+            handle.collect(np.full((1, 2), float(i)))
+        pid = os.fork()
+        if pid == 0:
+            del handle, core
+            gc.collect()
+            os._exit(0)
+        for _ in range(600):  # 30 s at most
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            status = -1
+        print(json.dumps({"child": status}), flush=True)
+        """,
+        tmp_path,
+    )
+    assert report == {"child": 0}, "the child hung dropping the core, and was killed"
