@@ -121,9 +121,9 @@ def test_a_forked_child_drops_its_copy_of_a_core_without_waiting_for_the_parents
 ) -> None:
     # The child's copy of a core has records queued and an encoder thread that exists only in
     # the parent: dropping it must neither wait for that thread nor touch its queues.
-    report, stderr = _run(
+    report, _ = _run(
         """
-        import gc, json, os, signal, sys, time
+        import gc, json, os, signal, time
         import numpy as np
         from modeltap import _native
 
