@@ -1,6 +1,7 @@
 //! The encoder thread: takes records off the ring, encodes them into chunks, hands sealed
-//! chunks on. It never touches the interpreter: the owners of encoded records go back through
-//! `released` for the Python side to drop.
+//! chunks on. It never touches the interpreter and never drops an owner: the owners of every
+//! record it takes, encoded, refused or lost to a panic, go back through `released` for the
+//! Python side to drop.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -14,12 +15,12 @@ use parking_lot::Mutex;
 
 use crate::chunk::{Chunk, Chunker};
 use crate::clock::Clock;
-use crate::record::Released;
+use crate::record::{Record, Released};
 use crate::ring::{ByteBudget, Message, Ring};
 use crate::stats::{Drop, Stats};
 
 /// How often an idle encoder looks at the clock, for partition ends.
-const TICK: Duration = Duration::from_millis(100);
+pub(crate) const TICK: Duration = Duration::from_millis(100);
 /// How long the encoder naps between looks at the ring while rows keep coming.
 const NAP: Duration = Duration::from_micros(500);
 /// How long after the last row it keeps napping before it blocks on the ring again.
@@ -57,11 +58,14 @@ pub(crate) fn spawn<O: Send + 'static>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             *failure.lock() = Some(message);
-            // What the failed encoder held: its record, open chunks and unsent chunks.
-            let (rows, bytes) = encoder.current.take().map_or((0, 0), |(r, b)| (r - encoder.chunker.written(), b));
+            // What the failed encoder held: its record (whose rows already in a chunk are
+            // counted with it), open chunks and unsent chunks.
             let held = encoder.chunker.open_rows() + encoder.sealed.iter().map(|c| c.rows).sum::<u64>();
-            survivor.stats.dropped(Drop::Encoder, rows + held as usize);
-            survivor.queue_bytes.release(bytes);
+            survivor.stats.dropped(Drop::Encoder, held as usize);
+            if let Some(rec) = encoder.current.take() {
+                let written = encoder.chunker.written();
+                survivor.lose(rec, written);
+            }
             survivor.drain();
         }
     })
@@ -77,8 +81,9 @@ pub(crate) struct Encoder<O> {
     pub(crate) clock: Clock,
     pub(crate) chunker: Chunker,
     pub(crate) sealed: Vec<Chunk>,
-    /// Rows and bytes of the record being encoded (its rows in a chunk are counted there).
-    pub(crate) current: Option<(usize, usize)>,
+    /// The record being encoded: kept here, not on the stack, so that a panic does not drop
+    /// its owners on this thread.
+    pub(crate) current: Option<Record<O>>,
 }
 
 /// What keeps answering after the encoder failed: every record is counted as lost and
@@ -92,16 +97,20 @@ struct Survivor<O> {
 }
 
 impl<O> Survivor<O> {
+    /// Counts `rec` as lost (but for `written` rows, already in a chunk) and hands its owners
+    /// back.
+    fn lose(&self, mut rec: Record<O>, written: usize) {
+        self.stats.dropped(Drop::Encoder, rec.rows().saturating_sub(written));
+        self.queue_bytes.release(rec.batch.nbytes());
+        if let Some(kept) = rec.release() {
+            self.released.push(kept);
+        }
+    }
+
     fn drain(self) {
         loop {
             match self.ring.pop_until(Instant::now() + TICK) {
-                Some(Message::Record(mut rec)) => {
-                    self.stats.dropped(Drop::Encoder, rec.rows());
-                    self.queue_bytes.release(rec.batch.nbytes());
-                    if let Some(kept) = rec.release() {
-                        self.released.push(kept);
-                    }
-                }
+                Some(Message::Record(rec)) => self.lose(rec, 0),
                 Some(Message::Flush(ticket)) => {
                     let _ = self.output.send(Output::Flushed(ticket));
                 }
@@ -156,13 +165,13 @@ impl<O> Encoder<O> {
                 awake_until = now + STAY_AWAKE;
             }
             match msg {
-                Some(Message::Record(mut rec)) => {
+                Some(Message::Record(rec)) => {
                     let (rows, bytes) = (rec.rows(), rec.batch.nbytes());
-                    self.current = Some((rows, bytes));
+                    let rec = self.current.insert(rec);
                     match rec.batch.import_arrow() {
                         Ok(()) => {
                             let (output, stats) = (&self.output, &self.stats);
-                            self.chunker.append(&rec, now, &mut |chunk| hand_on(output, stats, chunk));
+                            self.chunker.append(rec, now, &mut |chunk| hand_on(output, stats, chunk));
                             Stats::add(&self.stats.rows_encoded, rows);
                         }
                         Err(e) => {
@@ -172,7 +181,7 @@ impl<O> Encoder<O> {
                             self.stats.dropped(Drop::ArrowImport, rows);
                         }
                     }
-                    self.current = None;
+                    let mut rec = self.current.take().expect("set above");
                     self.queue_bytes.release(bytes);
                     if let Some(kept) = rec.release() {
                         self.released.push(kept);

@@ -3,7 +3,9 @@
 //!
 //! `O` is what keeps a record's memory alive (a reference to a numpy array in the Python
 //! build). The encoder never drops one: it hands each back through `pop_released`, so that the
-//! Python side can release it while attached to the interpreter.
+//! Python side can release it while attached to the interpreter. A pipeline dropped without
+//! `close()` ends its encoder first (`abandon`), so that the thread that drops the pipeline
+//! drops the last owners, never the encoder.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -63,6 +65,22 @@ impl Default for Config {
     }
 }
 
+/// What keeps a record's memory alive, and what a pipeline dropped without `close()` does with
+/// the owners it gets back.
+pub trait Owner: Send + Sized + 'static {
+    /// Runs `f`, which waits for the encoder, so that other threads can go on meanwhile (in
+    /// Python: detached from the interpreter).
+    fn detached<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+        f()
+    }
+
+    /// Takes what an abandoned pipeline gave back: drops the owners where that is safe and
+    /// reports the rows lost (its counters go with it).
+    fn abandoned(gone: Abandoned<Self>) {
+        drop(gone)
+    }
+}
+
 /// A `collect()` call's data, converted: the batch, what keeps its memory alive, and the
 /// column names it carries (a frame's labels), if any.
 pub struct Input<O> {
@@ -71,7 +89,7 @@ pub struct Input<O> {
     pub labels: Option<Vec<String>>,
 }
 
-pub struct Pipeline<O: Send + 'static> {
+pub struct Pipeline<O: Owner> {
     ring: Arc<Ring<O>>,
     queue_bytes: Arc<ByteBudget>,
     output: Receiver<Output>,
@@ -92,9 +110,19 @@ pub struct Pipeline<O: Send + 'static> {
     encoder: Mutex<Option<JoinHandle<()>>>,
     /// Why the encoder thread failed, if it did (a bug: it should not).
     failure: Arc<Mutex<Option<String>>>,
+    /// The process that started the encoder: a forked child has none.
+    pid: u32,
 }
 
-impl<O: Send + 'static> Pipeline<O> {
+/// What an abandoned pipeline gave back: the owners of every record it still held, for the
+/// caller to drop where that is safe, and the rows that will never be written (counted as
+/// `rows_dropped_closed`), for the log.
+pub struct Abandoned<O> {
+    pub owners: Vec<Released<O>>,
+    pub rows_lost: u64,
+}
+
+impl<O: Owner> Pipeline<O> {
     pub fn start(config: Config) -> std::io::Result<Self> {
         let ring = Arc::new(Ring::new(config.capacity));
         let queue_bytes = Arc::new(ByteBudget::new(config.max_queue_bytes));
@@ -135,6 +163,7 @@ impl<O: Send + 'static> Pipeline<O> {
             close_sent: AtomicBool::new(false),
             encoder: Mutex::new(Some(handle)),
             failure,
+            pid: std::process::id(),
         })
     }
 
@@ -317,14 +346,63 @@ impl<O: Send + 'static> Pipeline<O> {
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
+
+    /// Ends a pipeline whose output no one will read any more (its owner is going away without
+    /// `close()`): takes back the records still queued, stops the encoder and waits for it,
+    /// reading its last chunks, so that afterwards no other thread holds an owner. Rows not
+    /// handed out before are counted as `rows_dropped_closed`. Waits (for the record being
+    /// encoded): call it detached from the interpreter. Again, or in a forked child, it does
+    /// nothing.
+    pub fn abandon(&self) -> Abandoned<O> {
+        let mut gone = Abandoned { owners: Vec::new(), rows_lost: 0 };
+        if std::process::id() != self.pid {
+            // The encoder is the parent's: its queues and locks may have been mid-use at the
+            // fork. Nothing is touched; the vanished thread's references keep them alive.
+            return gone;
+        }
+        let Some(encoder) = self.encoder.lock().take() else { return gone };
+        *self.closed.write() = true;
+        let mut lose = |rows: usize| {
+            self.stats.dropped(Drop::Closed, rows);
+            gone.rows_lost += rows as u64;
+        };
+        // No one pushes any more: what is queued is taken back, not encoded for no reader.
+        while let Some(msg) = self.ring.try_pop() {
+            if let Message::Record(mut rec) = msg {
+                lose(rec.rows());
+                self.queue_bytes.release(rec.batch.nbytes());
+                gone.owners.extend(rec.release());
+            }
+        }
+        // A Close sent before may have just been taken back; the encoder answers every one.
+        let _ = self.ring.try_push(Message::Close);
+        loop {
+            match self.output.recv_timeout(encoder::TICK) {
+                Ok(Output::Chunk(c)) => lose(c.rows as usize),
+                Ok(Output::Closed) => break,
+                Ok(Output::Flushed(_)) => {}
+                // An earlier close: its `Closed` went to a reader already.
+                Err(_) if encoder.is_finished() => break,
+                Err(_) => {}
+            }
+        }
+        let _ = encoder.join();
+        while let Ok(out) = self.output.try_recv() {
+            if let Output::Chunk(c) = out {
+                lose(c.rows as usize);
+            }
+        }
+        while let Some(kept) = self.released.pop() {
+            gone.owners.push(kept);
+        }
+        gone
+    }
 }
 
-impl<O: Send + 'static> std::ops::Drop for Pipeline<O> {
+impl<O: Owner> std::ops::Drop for Pipeline<O> {
     fn drop(&mut self) {
-        // Let the thread end on its own; joining here could wait on an uploader that is gone.
-        if !self.close_sent.load(Relaxed) {
-            let _ = self.ring.try_push(Message::Close);
-        }
+        let this = &*self;
+        O::abandoned(O::detached(|| this.abandon()));
     }
 }
 
@@ -335,6 +413,8 @@ mod tests {
     use crate::chunk::Chunk;
     use crate::clock::Partitioning;
     use crate::stream::MetaColumn;
+
+    impl Owner for Arc<Vec<f64>> {}
 
     const MIDNIGHT: i64 = 1_709_251_200_000_000_000; // 2024-03-01T00:00:00Z
 
@@ -555,7 +635,7 @@ mod tests {
             stream: s.clone(),
             correlation: p.correlation(None, None),
             batch: Batch::Columns { rows: 1, columns: vec![crate::batch::Column::Rendered(Default::default())] },
-            owner: None,
+            owner: Some(Arc::new(vec![])),
         };
         p.submit(bad, None).ok().unwrap();
         p.submit(record(&p, &s, vec![1.0, 2.0]), None).ok().unwrap();
@@ -565,7 +645,11 @@ mod tests {
         let stats: std::collections::HashMap<_, _> = p.stats().into_iter().collect();
         assert_eq!(stats["rows_dropped_encoder"], 3, "the bad record's row and the two after it");
         assert_eq!(stats["queue_bytes"], 0);
-        assert!(p.pop_released().is_some(), "owners still come back");
+        let mut released = 0;
+        while p.pop_released().is_some() {
+            released += 1;
+        }
+        assert_eq!(released, 2, "owners still come back, the failed record's too");
         assert!(p.close(Duration::from_secs(5)));
         assert!(matches!(p.next_output(Duration::from_secs(5)), Some(Output::Closed)));
         p.join();
@@ -581,7 +665,7 @@ mod tests {
         })
     }
 
-    fn counter(p: &Pipeline<Arc<Vec<f64>>>, name: &str) -> u64 {
+    fn counter<O: Owner>(p: &Pipeline<O>, name: &str) -> u64 {
         p.stats().into_iter().find(|(k, _)| *k == name).unwrap().1
     }
 
@@ -703,5 +787,72 @@ mod tests {
         }
         assert!(p.close(Duration::from_secs(30)));
         assert_eq!(consumer.join().unwrap(), 8_000);
+    }
+
+    /// An owner that notes the thread it is dropped on.
+    struct Witness {
+        values: Arc<Vec<f64>>,
+        dropped_on: Arc<parking_lot::Mutex<Vec<std::thread::ThreadId>>>,
+    }
+
+    impl std::ops::Drop for Witness {
+        fn drop(&mut self) {
+            self.dropped_on.lock().push(std::thread::current().id());
+        }
+    }
+
+    impl Owner for Witness {}
+
+    #[test]
+    fn a_pipeline_dropped_without_close_drops_every_owner_on_the_dropping_thread_and_counts_its_rows() {
+        let dropped_on = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        // One record a chunk, two chunks waiting at most: the encoder blocks with records left.
+        let p: Pipeline<Witness> =
+            Pipeline::start(Config { chunk_bytes: 1, max_sealed: 2, ..Config::default() }).unwrap();
+        let s = stream(vec![]);
+        let (mut accepted, records) = (0, 200);
+        for i in 0..records {
+            let values = Arc::new(vec![i as f64; 3]);
+            let rec = Record {
+                stream: s.clone(),
+                correlation: p.correlation(None, None),
+                batch: Batch::from_slice(&values, Kind::F64, 3, 1),
+                owner: Some(Witness { values: values.clone(), dropped_on: dropped_on.clone() }),
+            };
+            match p.submit(rec, None) {
+                Ok(()) => accepted += 3,
+                Err((_, refused)) => drop(refused),
+            }
+        }
+        let mut read = 0;
+        if let Some(Output::Chunk(c)) = p.next_output(Duration::from_secs(10)) {
+            read += c.rows;
+        }
+        assert_eq!(dropped_on.lock().len(), records - accepted as usize / 3, "only the refused ones so far");
+        let gone = p.abandon();
+        assert!(p.encoder.lock().is_none(), "the encoder has ended");
+        assert_eq!(read + gone.rows_lost, accepted, "every accepted row read or counted");
+        assert_eq!(counter(&p, "rows_dropped_closed"), gone.rows_lost);
+        assert_eq!(counter(&p, "queue_bytes"), 0);
+        assert!(gone.owners.iter().all(|kept| kept.owner.as_ref().is_some_and(|w| w.values.len() == 3)));
+        drop(gone);
+        drop(p);
+        let threads = dropped_on.lock();
+        assert_eq!(threads.len(), records, "every owner dropped once");
+        assert!(threads.iter().all(|t| *t == std::thread::current().id()), "none on the encoder thread");
+    }
+
+    #[test]
+    fn abandoning_a_closed_pipeline_or_twice_waits_for_nothing() {
+        let p = pipeline(16);
+        let s = stream(vec![]);
+        p.submit(record(&p, &s, vec![1.0]), None).ok().unwrap();
+        assert!(p.close(Duration::from_secs(5)));
+        let chunks = drain(&p, None);
+        assert_eq!(chunks.iter().map(|c| c.rows).sum::<u64>(), 1);
+        let gone = p.abandon();
+        assert_eq!(gone.rows_lost, 0, "the close wrote everything");
+        assert_eq!(gone.owners.len(), 1, "the owner the uploader did not take yet");
+        assert_eq!(p.abandon().owners.len() + p.abandon().rows_lost as usize, 0);
     }
 }

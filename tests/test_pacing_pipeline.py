@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 import modeltap
@@ -44,37 +46,52 @@ def _blocks(store: AzureBlobStore) -> int:
     return int(client.get_blob_properties().append_blob_committed_block_count)
 
 
-def test_sealed_chunks_wait_on_disk_and_go_in_one_append_when_due(
-    azurite: Azurite, container: str, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class _Paced:
+    store: AzureBlobStore
+    #: The partition's clock: it stands still until a test advances it.
+    clock: ManualClock
+    #: A collector of one column, ``id``, whose row 0 is appended already.
+    ids: modeltap.Collector
+
+
+@pytest.fixture
+def paced(azurite: Azurite, container: str, tmp_path: Path) -> Iterator[_Paced]:
+    """The process pipeline on a paced Azurite store, after its first append (the blob's
+    header and row 0), with a spool to wait in; closed, losing nothing, after the test."""
     store = _store(azurite, container)
     clock = ManualClock(datetime(2026, 11, 24, 10, tzinfo=timezone.utc))
     modeltap.configure(store=store, clock=clock, flush_interval=0.1, spool_dir=tmp_path / "spool")
     try:
-        registry = CollectorRegistry()
-        modeltap.metrics.register(registry)
-        c = modeltap.Collector("m", feature_names=["id"])
-        c.collect(np.zeros((1, 1)))
-        assert modeltap.flush()  # the first append: the blob's header and this row
-        assert _blocks(store) == 2
-        for k in range(1, 6):
-            c.collect(np.full((1, 1), float(k)))
-            _wait(lambda k=k: modeltap.stats()["rows_spooled"] >= k + 1)  # the flushed row went through it too
-        # Sealed and on disk; the partition clock stood still, so none was due.
-        assert _blocks(store) == 2
-        pacing = modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]
-        assert pacing["blocks"] == 2 and pacing["interval"] >= 0.1
-        assert pacing["projected_blocks"] >= 2
-        text = generate_latest(registry).decode()
-        assert f'modeltap_blob_blocks{{file="{DAY_FOLDER}/data"}} 2.0' in text
-        assert "modeltap_append_interval_seconds{" in text and "modeltap_blob_projected_blocks{" in text
-        clock.advance(3600)
-        _wait(lambda: modeltap.stats()["rows_written"] == 6)
-        assert _blocks(store) == 3, "the five waiting chunks went in one append"
-        assert modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]["blocks"] == 3
+        ids = modeltap.Collector("m", feature_names=["id"])
+        ids.collect(np.zeros((1, 1)))
+        assert modeltap.flush()
+        assert _blocks(store) == 2, "the first append: the header and row 0"
+        yield _Paced(store, clock, ids)
     finally:
         assert modeltap.close()
-    assert _ids(store) == Counter(range(6))
+
+
+def test_sealed_chunks_wait_on_disk_and_go_in_one_append_when_due(paced: _Paced) -> None:
+    registry = CollectorRegistry()
+    modeltap.metrics.register(registry)
+    for k in range(1, 6):
+        paced.ids.collect(np.full((1, 1), float(k)))
+        _wait(lambda k=k: modeltap.stats()["rows_spooled"] >= k + 1)  # the flushed row went through it too
+    # Sealed and on disk; the partition clock stood still, so none was due.
+    assert _blocks(paced.store) == 2
+    pacing = modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]
+    assert pacing["blocks"] == 2 and pacing["interval"] >= 0.1
+    assert pacing["projected_blocks"] >= 2
+    text = generate_latest(registry).decode()
+    assert f'modeltap_blob_blocks{{file="{DAY_FOLDER}/data"}} 2.0' in text
+    assert "modeltap_append_interval_seconds{" in text and "modeltap_blob_projected_blocks{" in text
+    paced.clock.advance(3600)
+    _wait(lambda: modeltap.stats()["rows_written"] == 6)
+    assert _blocks(paced.store) == 3, "the five waiting chunks went in one append"
+    assert modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]["blocks"] == 3
+    assert modeltap.close()
+    assert _ids(paced.store) == Counter(range(6))
 
 
 def test_a_writer_killed_with_rows_waiting_for_their_turn_loses_none_that_were_sealed(
@@ -119,20 +136,13 @@ def _wait(condition: Callable[[], bool], tries: int = 600) -> None:
 
 
 def test_the_fleet_interval_is_published_in_the_blob_and_hostile_metadata_is_ignored(
-    azurite: Azurite, container: str, tmp_path: Path
+    paced: _Paced, azurite: Azurite, container: str
 ) -> None:
-    store = _store(azurite, container)
-    clock = ManualClock(datetime(2026, 11, 24, 10, tzinfo=timezone.utc))
-    modeltap.configure(store=store, clock=clock, flush_interval=0.1, spool_dir=tmp_path / "spool")
-    try:
-        c = modeltap.Collector("m", feature_names=["id"])
-        c.collect(np.zeros((1, 1)))
-        assert modeltap.flush()
-        client = store._container.get_blob_client(f"{DAY_FOLDER}/data.csv")
-        published = client.get_blob_properties().metadata[INTERVAL_KEY]
-        assert float(published) == modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]["interval"]
-    finally:
-        assert modeltap.close()
+    store = paced.store
+    client = store._container.get_blob_client(f"{DAY_FOLDER}/data.csv")
+    published = client.get_blob_properties().metadata[INTERVAL_KEY]
+    assert float(published) == modeltap.stats()["pacing"][f"{DAY_FOLDER}/data"]["interval"]
+    assert modeltap.close()
     # Anyone with access writes the blob's metadata: what is not a plain interval is ignored.
     header = store.read_bytes(f"{DAY_FOLDER}/data.csv").split(b"\n", 1)[0] + b"\n"
     for hostile in ("-5", "0", "nan", "inf", "1e999", "9" * 40, "abc", "", "1" * 1000):

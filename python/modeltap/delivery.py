@@ -23,7 +23,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modeltap.paces import Paces, paced, partition_bounds
@@ -126,6 +126,23 @@ class _Backoff:
         return wait
 
 
+@dataclass(frozen=True)
+class _Sealed:
+    """A sealed chunk on its way to one destination file (store ``key``, ``folder``, ``stem``)."""
+
+    key: str
+    folder: str
+    header: bytes
+    data: bytes
+    rows: int
+    stem: str
+    schema: str
+
+    @property
+    def destination(self) -> Destination:
+        return (self.key, self.folder, self.stem)
+
+
 @dataclass
 class Deliveries:
     """The uploader's way into the stores."""
@@ -189,71 +206,67 @@ class Deliveries:
         """Appends one chunk, or spools it; without a spool retries until the store takes it
         (or ``give_up()`` says close() ran out of time). A chunk that can never be appended
         goes to the dead-letter folder."""
-        key = store_key(store)
-        destination = (key, folder, stem)
+        chunk = _Sealed(store_key(store), folder, header, data, rows, stem, schema)
         if self.spool is not None and self._paced(store, folder):
             # Paced: written ahead, appended when the destination's turn comes.
-            if self._put_in_spool(key, folder, header, data, rows, stem, schema):
+            if self._put_in_spool(chunk):
                 return
             # The spool is full: what waits for this file goes now, whatever its pace, then this
             # chunk, as if unpaced; while the store fails too, the spool's overflow is counted.
-            self._deliver_now(destination)
-            if self.spool.waiting(destination):
-                self._to_spool(key, folder, header, data, rows, None, stem, schema)
+            self._deliver_now(chunk.destination)
+            if self.spool.waiting(chunk.destination):
+                self._to_spool(chunk)
                 return
-        elif self.spool is not None and self.spool.waiting(destination):
-            self._to_spool(key, folder, header, data, rows, None, stem, schema)
+        elif self.spool is not None and self.spool.waiting(chunk.destination):
+            self._to_spool(chunk)
             return
         delay = _RETRY_FIRST
         while True:
             try:
-                _append(store, folder, data, header, stem=stem, schema=schema)
+                _append(store, folder, chunk.data, chunk.header, stem=chunk.stem, schema=chunk.schema)
             except Exception as exc:  # noqa: BLE001 - sorted by is_permanent
                 self._failed(store, folder, exc)
                 rest: bytes | None = getattr(exc, "rest", None)
                 if rest is not None:
                     left_rows = count_rows(rest)
-                    self._written(rows - left_rows, len(data) - len(rest))
-                    data, rows = rest, left_rows
+                    self._written(chunk.rows - left_rows, len(chunk.data) - len(rest))
+                    chunk = replace(chunk, data=rest, rows=left_rows)
                 if is_permanent(exc):
-                    self._dead_letter(key, folder, header, data, rows, stem, exc, schema)
+                    self._dead_letter(chunk, exc)
                     return
                 if self.spool is not None:
-                    self._to_spool(key, folder, header, data, rows, getattr(exc, "resume", None), stem, schema)
+                    self._to_spool(chunk, getattr(exc, "resume", None))
                     return
                 if give_up():
-                    self.counters.rows_dropped_store += rows
-                    logger.error("modeltap: gave up on %d rows for %s after close() timed out", rows, folder)
+                    self.counters.rows_dropped_store += chunk.rows
+                    logger.error("modeltap: gave up on %d rows for %s after close() timed out", chunk.rows, folder)
                     return
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self._written(rows, len(data))
+            self._written(chunk.rows, len(chunk.data))
             return
 
-    def _put_in_spool(
-        self,
-        key: str,
-        folder: str,
-        header: bytes,
-        data: bytes,
-        rows: int,
-        stem: str,
-        schema: str,
-        resume: str | None = None,
-    ) -> bool:
+    def _put_in_spool(self, chunk: _Sealed, resume: str | None = None) -> bool:
         """Puts a chunk in the spool (and counts it spooled); False when the spool has no room
         (or fails). Paced chunks go here first; others when their store did not take them."""
         assert self.spool is not None
         try:
             stored = self.spool.put(
-                key, folder, header, data, rows, _usable(resume, folder, stem), stem=stem, schema=schema
+                chunk.key,
+                chunk.folder,
+                chunk.header,
+                chunk.data,
+                chunk.rows,
+                _usable(resume, chunk.folder, chunk.stem),
+                stem=chunk.stem,
+                schema=chunk.schema,
             )
         except (OSError, ValueError) as exc:
             logger.error("modeltap: could not write to the spool %s: %s", self.spool.directory, exc)
             return False
         if stored:
-            self.counters.rows_spooled += rows
+            self.counters.rows_spooled += chunk.rows
         return stored
 
     def _deliver_now(self, destination: Destination) -> None:
@@ -261,52 +274,45 @@ class Deliveries:
         while self._deliver_next(destination) in ("delivered", "paced", "dead"):
             pass
 
-    def _to_spool(
-        self,
-        key: str,
-        folder: str,
-        header: bytes,
-        data: bytes,
-        rows: int,
-        resume: str | None,
-        stem: str,
-        schema: str,
-    ) -> None:
+    def _to_spool(self, chunk: _Sealed, resume: str | None = None) -> None:
         assert self.spool is not None
-        if self._put_in_spool(key, folder, header, data, rows, stem, schema, resume):
+        if self._put_in_spool(chunk, resume):
             return
-        self.counters.rows_dropped_spool_full += rows
+        self.counters.rows_dropped_spool_full += chunk.rows
         logger.error(
             "modeltap: dropped %d rows for %s: the store did not take them and the spool could not "
             "(full at %d bytes, or failing)",
-            rows,
-            folder,
+            chunk.rows,
+            chunk.folder,
             self.spool.max_bytes,
         )
 
-    def _dead_letter(
-        self,
-        key: str,
-        folder: str,
-        header: bytes,
-        data: bytes,
-        rows: int,
-        stem: str,
-        exc: BaseException,
-        schema: str = "",
-    ) -> None:
+    def _dead_letter(self, chunk: _Sealed, exc: BaseException) -> None:
         """Rows no store will ever take: kept in the spool's ``dead/`` when there is one, and
         counted as dropped either way."""
-        self.counters.rows_dropped_dead_letter += rows
+        self.counters.rows_dropped_dead_letter += chunk.rows
         reason = redact(f"{type(exc).__name__}: {exc}")
         if self.spool is not None:
             try:
-                self.spool.put_dead(key, folder, header, data, rows, stem, reason, schema=schema)
+                self.spool.put_dead(
+                    chunk.key,
+                    chunk.folder,
+                    chunk.header,
+                    chunk.data,
+                    chunk.rows,
+                    chunk.stem,
+                    reason,
+                    schema=chunk.schema,
+                )
                 return
             except (OSError, ValueError) as spool_exc:
                 logger.error("modeltap: could not keep undeliverable rows in the spool: %s", spool_exc)
         logger.error(
-            "modeltap: dropped %d rows for %s/%s: they can never be delivered (%s)", rows, folder, stem, reason
+            "modeltap: dropped %d rows for %s/%s: they can never be delivered (%s)",
+            chunk.rows,
+            chunk.folder,
+            chunk.stem,
+            reason,
         )
 
     # -- the spool ---------------------------------------------------------------------------

@@ -178,7 +178,10 @@ def _mapped_column(values: Any, name: str, copy: bool) -> Column:
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
             raise ValueError(f"column {name!r} is a {values.ndim}-D array; a dict's columns are 1-D")
-        return values.copy() if copy else values
+        # Copied only when kept: objects are rendered during the call, and an array in another
+        # byte order becomes a native copy anyway.
+        kept = values.dtype.kind != "O" and values.dtype.isnative
+        return values.copy() if copy and kept else values
     if is_dataframe(values):
         if values.ndim != 1:
             raise ValueError(f"column {name!r} is a DataFrame; a dict's columns are 1-D")

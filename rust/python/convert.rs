@@ -20,11 +20,16 @@ pub struct Converted {
 
 /// A numpy array as a batch. `ncols` is the stream's column count (0 while unknown): a 1-D
 /// array is one row, unless the stream has a single column, when it is one value per row.
-pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize) -> PyResult<Option<Converted>> {
-    let Ok(arr) = data.cast::<PyUntypedArray>() else {
+/// Under `copy`, the batch reads a copy of the array, made only when the batch keeps one:
+/// objects are rendered during the call, and an array in another layout is converted anyway.
+pub fn array<'py>(data: &Bound<'py, PyAny>, ncols: usize, copy: bool) -> PyResult<Option<Converted>> {
+    let Ok(given) = data.cast::<PyUntypedArray>() else {
         return Ok(None);
     };
-    let arr = native_layout(arr)?;
+    let mut arr = native_layout(given)?;
+    if copy && arr.is(given) && arr.dtype().kind() != b'O' {
+        arr = arr.call_method0(intern!(arr.py(), "copy"))?.cast_into::<PyUntypedArray>()?;
+    }
     let shape = arr.shape();
     let strides = arr.strides();
     let Some((rows, cols)) = layout(shape, ncols) else {

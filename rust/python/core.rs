@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -15,11 +16,58 @@ use super::frame;
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
 use crate::clock::{Clock, Partitioning};
 use crate::error::Error;
-use crate::pipeline::{Config, Input, Output, Pipeline};
+use crate::pipeline::{Abandoned, Config, Input, Output, Owner, Pipeline};
 use crate::stream::{MetaColumn, StreamConfig};
 use crate::switch;
 
 type Core = Pipeline<Py<PyAny>>;
+
+/// The last reference to a core goes with a Python object (a `PyCore`, a bound `PyStream`), so
+/// a core dropped without `close()` is abandoned attached: the wait for its encoder runs
+/// detached, then every owner is dropped here. None is ever dropped on the encoder thread, where
+/// an array's reference would wait for whoever attaches next and pyarrow's release takes the
+/// GIL itself (at interpreter exit: a crash or a hang).
+impl Owner for Py<PyAny> {
+    fn detached<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+        let mut f = Some(f);
+        let r = Python::try_attach(|py| py.detach(|| f.take().map(|f| f())));
+        match r.flatten() {
+            Some(r) => r,
+            None => f.take().map(|f| f()).expect("ran once"),
+        }
+    }
+
+    fn abandoned(gone: Abandoned<Self>) {
+        let Abandoned { owners, rows_lost } = gone;
+        let mut owners = Some(owners);
+        let logged = Python::try_attach(|py| {
+            drop(owners.take());
+            // Nothing silent: the counters go with the core, so the loss goes to the log.
+            rows_lost == 0 || log_lost(py, rows_lost).is_ok()
+        });
+        if logged != Some(true) {
+            // At interpreter exit logging may be gone already: stderr is what is left.
+            eprintln!("{}", lost_message(rows_lost));
+        }
+        // The interpreter is gone or going (3.13+ says so): what the core held is leaked rather
+        // than released without it.
+        std::mem::forget(owners);
+    }
+}
+
+/// modeltap's logger, taken when the first core starts: at interpreter exit, when a core left
+/// alive goes, `logging` can no longer be imported.
+static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn lost_message(rows: u64) -> String {
+    format!("modeltap: {rows} rows were still queued or unwritten when a pipeline was dropped without close()")
+}
+
+fn log_lost(py: Python<'_>, rows: u64) -> PyResult<()> {
+    let logger = LOGGER.get(py).ok_or_else(|| PyTypeError::new_err("no logger"))?;
+    logger.bind(py).call_method1(intern!(py, "error"), (lost_message(rows),))?;
+    Ok(())
+}
 
 /// Owners the encoder is done with, released a few per `collect()` so none pile up.
 const RELEASE_PER_COLLECT: usize = 4;
@@ -39,6 +87,7 @@ impl PyCore {
     #[pyo3(signature = (*, capacity, max_queue_bytes, chunk_bytes, flush_interval, max_sealed, nonce, clock=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         capacity: usize,
         max_queue_bytes: usize,
         chunk_bytes: usize,
@@ -67,6 +116,9 @@ impl PyCore {
             nonce,
             switch: &switch::PROCESS,
         };
+        LOGGER.get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("logging")?.call_method1("getLogger", ("modeltap",))?.unbind())
+        })?;
         let core = Pipeline::start(config).map_err(|e| Error::Spawn(e.to_string()))?;
         Ok(PyCore { core: Arc::new(core) })
     }
@@ -323,8 +375,8 @@ impl PyStream {
                 &corr,
                 |ncols| convert::layout(arr.shape(), ncols).map_or(1, |(rows, _)| rows),
                 |ncols| {
-                    let data = if copy { data.call_method0("copy")? } else { data.clone() };
-                    let Converted { batch, owner } = convert::array(&data, ncols)?.expect("checked to be an array");
+                    let Converted { batch, owner } =
+                        convert::array(data, ncols, copy)?.expect("checked to be an array");
                     Ok::<_, PyErr>(Input { batch, owner, labels: None })
                 },
             )?,
