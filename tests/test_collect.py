@@ -182,10 +182,20 @@ def _objects(n: int) -> np.ndarray:
         # Made native (a copy) anyway: not copied before that.
         (np.arange(100_000, dtype=">f8").reshape(-1, 1), 1),
         ({"a": np.arange(100_000, dtype=">f8")}, 1),
+        (pd.DataFrame({"a": pd.Series(_objects(100_000), dtype=object)}), 0),
         # Read in place: copied once.
         (np.arange(100_000.0).reshape(-1, 1), 1),
+        (pd.DataFrame({"a": np.arange(100_000.0)}), 1),
     ],
-    ids=["object array", "dict of objects", "byte-swapped array", "dict of byte-swapped", "array"],
+    ids=[
+        "object array",
+        "dict of objects",
+        "byte-swapped array",
+        "dict of byte-swapped",
+        "object frame",
+        "array",
+        "frame",
+    ],
 )
 def test_copy_true_copies_only_what_is_kept(store: modeltap.LocalStore, data: object, kept: int) -> None:
     # tracemalloc sees every thread: no chunk is sealed (and made bytes) while it looks.
@@ -200,9 +210,13 @@ def test_copy_true_copies_only_what_is_kept(store: modeltap.LocalStore, data: ob
     finally:
         tracemalloc.stop()
     assert kept * nbytes <= peak < (kept + 0.5) * nbytes
-    source = data if isinstance(data, np.ndarray) else data["a"]  # type: ignore[index]
-    first = source.flat[0]
-    source.flat[0] = 99.0 if source.dtype.kind == "f" else "changed"
+    if isinstance(data, pd.DataFrame):
+        first = data.iloc[0, 0]
+        data.iloc[0, 0] = 99.0 if data.dtypes.iloc[0].kind == "f" else "changed"
+    else:
+        source = data if isinstance(data, np.ndarray) else data["a"]  # type: ignore[index]
+        first = source.flat[0]
+        source.flat[0] = 99.0 if source.dtype.kind == "f" else "changed"
     assert modeltap.flush()
     written = read(files(store)[0])["a"]
     assert len(written) == 200_000 and written[0] == written[100_000] == first, "written as collected"

@@ -106,15 +106,27 @@ pub fn blocks<'py>(
     }
     let Some(pd) = pandas(py) else { return Ok(None) };
     let ty = data.get_type();
-    // Any attribute missing or of another type: not the layout checked here.
-    let read = if ty.is(pd.frame.bind(py)) {
-        read_frame(pd, data, names, seen, shapes, copy)
+    let frame = if ty.is(pd.frame.bind(py)) {
+        true
     } else if ty.is(pd.series.bind(py)) {
-        read_series(pd, data, names, shapes, copy)
+        false
     } else {
         return Ok(None);
     };
-    Ok(read.ok().flatten())
+    // Any attribute missing or of another type: not the layout checked here.
+    let read = |copy| {
+        let read = match frame {
+            true => read_frame(pd, data, names, seen, shapes, copy),
+            false => read_series(pd, data, names, shapes, copy),
+        };
+        read.ok().flatten()
+    };
+    // Under `copy`, a frame is read once without copying first: one that goes the public way
+    // (an object column, say) is not copied here only to be converted there.
+    if copy && read(false).is_none() {
+        return Ok(None);
+    }
+    Ok(read(copy))
 }
 
 /// A frame's labels: the stream's names (when equal to them) or its own.
