@@ -25,3 +25,6 @@ mod testing;
 
 #[cfg(feature = "python")]
 mod python;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
