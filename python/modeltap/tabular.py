@@ -83,8 +83,7 @@ def _series_values(series: Any, name: str, copy: bool) -> Column:
         # Arrow memory (``int64[pyarrow]``, a ``dtype_backend="pyarrow"`` frame's columns): held
         # by reference as pyarrow data is, and written as a pyarrow table's column is.
         # The core refuses, naming the column, what it cannot write (durations, lists).
-        pa = sys.modules["pyarrow"]  # an ArrowDtype exists: pyarrow is loaded
-        return pa.table({name: series.array.__arrow_array__()})
+        return _arrow_column(series.array.__arrow_array__(), name)
     if isinstance(dtype, pd.CategoricalDtype):
         # Each row its category's own object (pandas' to_numpy would make floats of int
         # categories when a value is missing); code -1, missing, is the None after them.

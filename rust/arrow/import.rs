@@ -168,7 +168,8 @@ impl ArrowInput {
         Ok(())
     }
 
-    /// What the data's schema means: as given by `with_shape`, else read from the producer.
+    /// What the data's schema means: as given by `with_shape`, else read from the producer; an
+    /// error, before anything is imported, for a column of a type that cannot be written.
     pub fn shape(&mut self) -> Result<Arc<Shape>, ArrowInputError> {
         if let Some(shape) = &self.shape {
             return Ok(shape.clone());
@@ -183,12 +184,6 @@ impl ArrowInput {
     pub fn with_shape(mut self, shape: Arc<Shape>) -> ArrowInput {
         self.shape = Some(shape);
         self
-    }
-
-    /// Refuses, before anything is imported, a column of a type that cannot be written; gives
-    /// the column names.
-    pub fn check(&mut self) -> Result<Vec<String>, ArrowInputError> {
-        Ok(self.shape()?.names.clone())
     }
 
     /// Rows in all batches, read from the batches' headers without importing them.
@@ -304,7 +299,7 @@ mod tests {
         let again = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) };
         assert!(matches!(again, Err(ArrowInputError::Released)));
         drop(stream);
-        assert_eq!(input.check().unwrap(), ["x", "s"]);
+        assert_eq!(input.shape().unwrap().names, ["x", "s"]);
         assert_eq!(input.rows().unwrap(), 3);
         let written = std::thread::spawn(move || {
             let rows = write_all(input.import().unwrap());
@@ -367,7 +362,7 @@ mod tests {
         .unwrap();
         let mut stream = export(vec![b]);
         let mut input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
-        let err = input.check().unwrap_err();
+        let err = input.shape().unwrap_err();
         assert_eq!(err.to_string().split(',').next().unwrap(), "column \"at\" has Arrow type Time32(s)");
         assert!(matches!(input.import(), Err(ArrowInputError::Unsupported { .. })));
     }

@@ -244,8 +244,7 @@ pub fn column(
     let Some(container) = container(data).filter(|c| matches!(c.name, "Table" | "Series")) else {
         return Ok(None);
     };
-    let mut input = take_stream(data)?;
-    let shape = shapes.shape(input.schema()?)?;
+    let (input, shape) = take_shaped_stream(data, shapes)?;
     if container.one_column && shape.is_table() {
         let name: String = data.getattr(intern!(data.py(), "name"))?.extract()?;
         return Err(PyTypeError::new_err(format!(
@@ -258,7 +257,15 @@ pub fn column(
             shape.names.len()
         )));
     }
-    Ok(Some((data.len()?, shape.types[0], input.with_shape(shape))))
+    Ok(Some((data.len()?, shape.types[0], input)))
+}
+
+/// The C stream of `data`, with what its schema means (kept in `shapes`) given to it: how an
+/// Arrow column handed over on its own is taken. An error for a schema modeltap cannot write.
+pub fn take_shaped_stream(data: &Bound<'_, PyAny>, shapes: &ShapeCache) -> PyResult<(ArrowInput, Arc<Shape>)> {
+    let mut input = take_stream(data)?;
+    let shape = shapes.shape(input.schema()?)?;
+    Ok((input.with_shape(shape.clone()), shape))
 }
 
 /// A column's count of missing values: pyarrow's `null_count` attribute, polars' method.

@@ -88,13 +88,7 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>, shapes: &ShapeCa
             _ => (item, None),
         };
         if let (None, Some((n, ty, input))) = (&mask, super::arrow::column(&item, shapes)?) {
-            if rows.is_some_and(|r| r != n) {
-                return Err(PyValueError::new_err(format!(
-                    "column {j} has {n} rows, column 0 has {}",
-                    rows.unwrap_or(0)
-                )));
-            }
-            rows = Some(n);
+            same_rows(&mut rows, j, n)?;
             columns.push(Column::Arrow(ArrowField::new(inputs.len(), 0, ty)));
             inputs.push(input);
             continue;
@@ -106,13 +100,7 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>, shapes: &ShapeCa
         let [n] = *arr.shape() else {
             return Err(PyValueError::new_err(format!("column {j} is not 1-D: shape {:?}", arr.shape())));
         };
-        match rows {
-            None => rows = Some(n),
-            Some(r) if r != n => {
-                return Err(PyValueError::new_err(format!("column {j} has {n} rows, column 0 has {r}")));
-            }
-            _ => {}
-        }
+        same_rows(&mut rows, j, n)?;
         if let Some(mask) = mask {
             let mask = mask.cast_into::<PyUntypedArray>().ok().filter(|m| m.dtype().kind() == b'b' && m.shape() == [n]);
             let Some(mask) = mask else {
@@ -153,6 +141,17 @@ pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>, shapes: &ShapeCa
         false => Batch::Arrow { rows, columns, inputs: inputs.into() },
     };
     Ok(Converted { batch, owner })
+}
+
+/// Column `j`'s `n` rows, checked against the columns before it (the first sets `rows`).
+fn same_rows(rows: &mut Option<usize>, j: usize, n: usize) -> PyResult<()> {
+    match *rows {
+        Some(r) if r != n => Err(PyValueError::new_err(format!("column {j} has {n} rows, column 0 has {r}"))),
+        _ => {
+            *rows = Some(n);
+            Ok(())
+        }
+    }
 }
 
 /// The array itself, or a native-endian copy of it (rare: data read from files of other

@@ -216,7 +216,7 @@ struct Binding {
     core: Arc<Core>,
     stream: Arc<StreamConfig>,
     wait: Option<Duration>,
-    /// What the last Arrow schema collected meant (names, types): a cache, kept per binding.
+    /// What the Arrow schemas collected lately meant (names, types): a cache, kept per binding.
     shapes: arrow::Shapes,
     labels: frame::LabelsSeen,
 }

@@ -535,15 +535,11 @@ fn arrow_text_column(values: &Bound<'_, PyAny>) -> PyResult<Option<ArrowColumnTa
 fn arrow_column(values: &Bound<'_, PyAny>, shapes: &ShapeCache) -> PyResult<Option<ArrowColumnTaken>> {
     let py = values.py();
     let Ok(chunked) = values.getattr(intern!(py, "_pa_array")) else { return Ok(None) };
-    let mut input = super::arrow::take_stream(&chunked)?;
-    let Ok(shape) = input.schema().map_err(drop).and_then(|schema| shapes.shape(schema).map_err(drop)) else {
-        return Ok(None);
-    };
+    let Ok((input, shape)) = super::arrow::take_shaped_stream(&chunked, shapes) else { return Ok(None) };
     if shape.is_table() {
         return Ok(None);
     }
-    let ty = shape.types[0];
-    Ok(Some((chunked.len()?, ty, input.with_shape(shape))))
+    Ok(Some((chunked.len()?, shape.types[0], input)))
 }
 
 /// A pandas Index's labels when every one is a str, compared with the stream's `names` when
