@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCapsule, PyCapsuleMethods, PyDict, PyTuple, PyType};
+use pyo3::types::{PyCapsule, PyCapsuleMethods, PyTuple, PyType};
 
 use crate::arrow::stream::CStream;
 use crate::arrow::{ArrowInput, Shape, ShapeCache};
@@ -64,7 +64,6 @@ struct Types(Vec<Py<PyType>>);
 
 static POLARS: PyOnceLock<Option<Types>> = PyOnceLock::new();
 static PYARROW: PyOnceLock<Option<Types>> = PyOnceLock::new();
-static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 
 /// `module`'s types of `containers`, once `module` is in `sys.modules`; `None` until then
 /// (asked again next call), and for good when a type is missing.
@@ -77,12 +76,7 @@ fn types<'py>(
     if let Some(t) = cell.get(py) {
         return t.as_ref();
     }
-    let modules = MODULES
-        .get_or_try_init(py, || -> PyResult<_> {
-            Ok(py.import("sys")?.getattr(intern!(py, "modules"))?.cast_into::<PyDict>()?.unbind())
-        })
-        .ok()?;
-    let loaded = modules.bind(py).get_item(module).ok()??;
+    let loaded = super::loaded(py, module)?;
     let ty = |c: &Container| -> Option<Py<PyType>> {
         loaded.getattr(c.name).ok()?.cast_into::<PyType>().ok().map(Bound::unbind)
     };

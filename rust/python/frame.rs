@@ -57,8 +57,7 @@ fn pandas(py: Python<'_>) -> Option<&Pandas> {
     PANDAS
         .get(py)
         .or_else(|| {
-            // Only once pandas is loaded: collect() never imports it.
-            let loaded = py.import("sys").ok()?.getattr(intern!(py, "modules")).ok()?.get_item("pandas").ok()?;
+            let loaded = super::loaded(py, "pandas")?;
             let version: String = loaded.getattr(intern!(py, "__version__")).ok()?.extract().ok()?;
             let major = version.split('.').next().unwrap_or("");
             let types = || -> Option<Pandas> {

@@ -7,7 +7,22 @@ mod error;
 mod frame;
 mod types;
 
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+
+/// The module `name` once something else imported it, else `None`: collect() never imports a
+/// library of its own accord (pandas, polars, pyarrow).
+fn loaded<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyAny>> {
+    static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let modules = MODULES
+        .get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("sys")?.getattr(intern!(py, "modules"))?.cast_into::<PyDict>()?.unbind())
+        })
+        .ok()?;
+    modules.bind(py).get_item(name).ok()?
+}
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
