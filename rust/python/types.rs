@@ -9,7 +9,8 @@ use crate::record::Correlation;
 
 /// The ids of one request; pass it to another collector's `collect(..., correlation=...)` so
 /// both files carry the same ids and join row by row.
-#[pyclass(frozen, name = "Correlation", module = "modeltap._native")]
+// A free list: every collect() makes one; allocating and freeing it was ~100 ns of ~450.
+#[pyclass(frozen, freelist = 64, name = "Correlation", module = "modeltap._native")]
 pub struct PyCorrelation {
     pub inner: Correlation,
 }
