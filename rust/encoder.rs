@@ -10,12 +10,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 
 use crate::chunk::{Chunk, Chunker};
 use crate::clock::Clock;
-use crate::record::{Record, Released};
+use crate::handback::Handback;
+use crate::record::Record;
 use crate::ring::{ByteBudget, Message, Ring};
 use crate::stats::{Drop, Stats};
 
@@ -75,7 +75,7 @@ pub(crate) struct Encoder<O> {
     pub(crate) ring: Arc<Ring<O>>,
     pub(crate) queue_bytes: Arc<ByteBudget>,
     pub(crate) output: Sender<Output>,
-    pub(crate) released: Arc<SegQueue<Released<O>>>,
+    pub(crate) released: Arc<Handback<O>>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) gauges: Arc<Gauges>,
     pub(crate) clock: Clock,
@@ -92,7 +92,7 @@ struct Survivor<O> {
     ring: Arc<Ring<O>>,
     queue_bytes: Arc<ByteBudget>,
     output: Sender<Output>,
-    released: Arc<SegQueue<Released<O>>>,
+    released: Arc<Handback<O>>,
     stats: Arc<Stats>,
 }
 

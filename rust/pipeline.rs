@@ -2,8 +2,9 @@
 //! into chunks, and whoever uploads takes the chunks from `next_output`.
 //!
 //! `O` is what keeps a record's memory alive (a reference to a numpy array in the Python
-//! build). The encoder never drops one: it hands each back through `pop_released`, so that the
-//! Python side can release it while attached to the interpreter. A pipeline dropped without
+//! build). The encoder never drops one: it hands each back (`handback`): owners through
+//! `pop_released`, so that the Python side can release them while attached to the interpreter,
+//! Arrow data to `next_output`'s caller, which drops it while it waits for outputs. A pipeline dropped without
 //! `close()` ends its encoder first (`abandon`), so that the thread that drops the pipeline
 //! drops the last owners, never the encoder.
 
@@ -14,7 +15,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver};
-use crossbeam_queue::SegQueue;
 use parking_lot::{Mutex, RwLock};
 
 use crate::batch::Batch;
@@ -23,6 +23,7 @@ use crate::clock::Clock;
 pub use crate::encoder::Output;
 use crate::encoder::{self, Encoder, Gauges};
 use crate::error::Error;
+use crate::handback::Handback;
 use crate::record::{Correlation, Record, Released};
 use crate::ring::{ByteBudget, Message, Refused, Ring};
 use crate::stats::{Drop, Stats};
@@ -93,7 +94,7 @@ pub struct Pipeline<O: Owner> {
     ring: Arc<Ring<O>>,
     queue_bytes: Arc<ByteBudget>,
     output: Receiver<Output>,
-    released: Arc<SegQueue<Released<O>>>,
+    released: Arc<Handback<O>>,
     stats: Arc<Stats>,
     gauges: Arc<Gauges>,
     clock: Clock,
@@ -127,7 +128,7 @@ impl<O: Owner> Pipeline<O> {
         let ring = Arc::new(Ring::new(config.capacity));
         let queue_bytes = Arc::new(ByteBudget::new(config.max_queue_bytes));
         let (out_tx, out_rx) = bounded(config.max_sealed.max(1));
-        let released = Arc::new(SegQueue::new());
+        let released = Arc::new(Handback::default());
         let stats = Arc::new(Stats::default());
         let gauges = Arc::new(Gauges::default());
         let failure = Arc::new(Mutex::new(None));
@@ -306,14 +307,34 @@ impl<O: Owner> Pipeline<O> {
         *self.closed.read()
     }
 
-    /// The encoder's next output, waiting up to `timeout`.
+    /// The encoder's next output, waiting up to `timeout`. Meanwhile drops the Arrow data the
+    /// encoder is done with, as it arrives: call it on a thread that may wait for the
+    /// interpreter (not the encoder), detached from it.
     pub fn next_output(&self, timeout: Duration) -> Option<Output> {
-        self.output.recv_timeout(timeout).ok()
+        let deadline = Instant::now() + timeout;
+        let drop_arrow = || while self.released.pop_arrow().is_some() {};
+        let out = loop {
+            drop_arrow();
+            crossbeam_channel::select! {
+                recv(self.output) -> out => break out.ok(),
+                recv(self.released.arrow_arrived()) -> _ => {}
+                default(deadline.saturating_duration_since(Instant::now())) => break None,
+            }
+        };
+        // What arrived with the output, so that the caller finds everything before it dropped.
+        drop_arrow();
+        out
     }
 
-    /// What one record kept alive, which the encoder is done with.
+    /// What one record kept alive, which the encoder is done with, for a scoring thread: an
+    /// owner, or Arrow data when `next_output`'s caller is behind.
     pub fn pop_released(&self) -> Option<Released<O>> {
-        self.released.pop()
+        self.released.pop_for_caller()
+    }
+
+    /// Anything the encoder is done with.
+    pub fn pop_any_released(&self) -> Option<Released<O>> {
+        self.released.pop_any()
     }
 
     /// Waits for the encoder thread to end (after `Output::Closed`).
@@ -392,7 +413,7 @@ impl<O: Owner> Pipeline<O> {
                 lose(c.rows as usize);
             }
         }
-        while let Some(kept) = self.released.pop() {
+        while let Some(kept) = self.released.pop_any() {
             gone.owners.push(kept);
         }
         gone
@@ -453,12 +474,14 @@ mod tests {
     }
 
     /// A record of one float64 column "x" read from a C stream over `batches` (an `Err` makes
-    /// the producer fail on `get_next`), as the Python layer makes one from pyarrow data.
+    /// the producer fail on `get_next`), as the Python layer makes one from pyarrow data. The
+    /// producer holds `held` until its stream is released.
     fn arrow_record(
         p: &Pipeline<Arc<Vec<f64>>>,
         s: &Arc<StreamConfig>,
         rows: usize,
         batches: Vec<Result<Vec<f64>, &str>>,
+        held: &Arc<()>,
     ) -> Record<Arc<Vec<f64>>> {
         use crate::arrow::ArrowInput;
         use arrow_array::ffi_stream::FFI_ArrowArrayStream;
@@ -473,7 +496,11 @@ mod tests {
                 }
                 Err(m) => Err(ArrowError::ComputeError(m.into())),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let held = held.clone();
+        let batches = batches.into_iter().inspect(move |_| {
+            let _ = &held;
+        });
         let mut stream = FFI_ArrowArrayStream::new(Box::new(RecordBatchIterator::new(batches, schema)));
         let input = unsafe { ArrowInput::take_stream((&mut stream as *mut FFI_ArrowArrayStream).cast()) }.unwrap();
         let column =
@@ -490,10 +517,12 @@ mod tests {
     fn arrow_records_are_imported_by_the_encoder_or_dropped_whole_and_counted() {
         let p = pipeline(64);
         let s = stream(vec![(MetaColumn::Row, "$row")]);
-        p.submit(arrow_record(&p, &s, 3, vec![Ok(vec![0.5, -0.0]), Ok(vec![]), Ok(vec![1e300])]), None).ok().unwrap();
+        let held = Arc::new(());
+        let batches = vec![Ok(vec![0.5, -0.0]), Ok(vec![]), Ok(vec![1e300])];
+        p.submit(arrow_record(&p, &s, 3, batches, &held), None).ok().unwrap();
         // The producer fails part-way; a stream announcing 2 rows that holds 1.
-        p.submit(arrow_record(&p, &s, 2, vec![Ok(vec![7.0]), Err("disk on fire")]), None).ok().unwrap();
-        p.submit(arrow_record(&p, &s, 2, vec![Ok(vec![8.0])]), None).ok().unwrap();
+        p.submit(arrow_record(&p, &s, 2, vec![Ok(vec![7.0]), Err("disk on fire")], &held), None).ok().unwrap();
+        p.submit(arrow_record(&p, &s, 2, vec![Ok(vec![8.0])], &held), None).ok().unwrap();
         p.submit(record(&p, &s, vec![9.0]), None).ok().unwrap();
         let t = p.flush(Duration::from_secs(5));
         let text: String = drain(&p, t).iter().map(|c| String::from_utf8_lossy(&c.data).into_owned()).collect();
@@ -502,12 +531,9 @@ mod tests {
         assert_eq!(counter(&p, "rows_encoded"), 4);
         assert_eq!(counter(&p, "queue_bytes"), 0);
         assert!(p.last_arrow_error().is_some_and(|m| m.contains("1 rows, 2 when collect() took it")));
-        // Every input comes back to be released by the caller, imported or not.
-        let mut inputs = 0;
-        while let Some(kept) = p.pop_released() {
-            inputs += kept.arrow.len();
-        }
-        assert_eq!(inputs, 3);
+        // Every input comes back, imported or not, and the output reader released it.
+        assert!(std::iter::from_fn(|| p.pop_any_released()).all(|kept| kept.arrow.is_empty()));
+        assert_eq!(Arc::strong_count(&held), 1, "every producer's stream released");
         assert!(p.close(Duration::from_secs(5)));
     }
 
@@ -525,7 +551,7 @@ mod tests {
         assert_eq!(text, [(29, "1.0,0\n2.0,1\n".to_string()), (1, "3.0,0\n".to_string())]);
         // Owners come back to be released where it is safe.
         let mut released = 0;
-        while p.pop_released().is_some() {
+        while p.pop_any_released().is_some() {
             released += 1;
         }
         assert_eq!(released, 2);
@@ -646,7 +672,7 @@ mod tests {
         assert_eq!(stats["rows_dropped_encoder"], 3, "the bad record's row and the two after it");
         assert_eq!(stats["queue_bytes"], 0);
         let mut released = 0;
-        while p.pop_released().is_some() {
+        while p.pop_any_released().is_some() {
             released += 1;
         }
         assert_eq!(released, 2, "owners still come back, the failed record's too");
@@ -778,7 +804,7 @@ mod tests {
                         Some(Output::Closed) | None => return rows,
                         Some(Output::Flushed(_)) => {}
                     }
-                    while p.pop_released().is_some() {}
+                    while p.pop_any_released().is_some() {}
                 }
             })
         };

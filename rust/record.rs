@@ -60,6 +60,8 @@ pub struct Record<O> {
 pub struct Released<O> {
     pub owner: Option<O>,
     pub arrow: Vec<ArrowInput>,
+    /// The record's bytes as the ring counted them, while its Arrow data waits to be dropped.
+    pub bytes: usize,
 }
 
 impl<O> Record<O> {
@@ -69,8 +71,9 @@ impl<O> Record<O> {
 
     /// Takes what the record keeps alive; `None` when it keeps nothing.
     pub fn release(&mut self) -> Option<Released<O>> {
+        let bytes = self.batch.nbytes();
         let (owner, arrow) = (self.owner.take(), self.batch.take_arrow());
-        (owner.is_some() || !arrow.is_empty()).then_some(Released { owner, arrow })
+        (owner.is_some() || !arrow.is_empty()).then_some(Released { owner, arrow, bytes })
     }
 }
 

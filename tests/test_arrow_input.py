@@ -13,6 +13,7 @@ import decimal
 import gc
 import io
 import logging
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -434,6 +435,68 @@ def test_arrow_memory_is_released_after_encoding(store: modeltap.LocalStore) -> 
     assert modeltap.stats()["rows_dropped"] == {k: 0 for k in modeltap.stats()["rows_dropped"]}
     # What is still held is at most the last few unreleased tables, not one per call.
     assert pa.total_allocated_bytes() - baseline < 64 * 1024, (calls, pa.total_allocated_bytes() - baseline)
+
+
+def _numpy_backed_table(i: int, released_on: list[int]) -> pa.Table:
+    """A one-row table sharing a numpy array's memory: freeing it drops the array, whose
+    finalizer notes the thread that did."""
+    values = np.full(1, float(i))
+    weakref.finalize(values, lambda: released_on.append(threading.get_ident()))
+    return pa.table({"v": pa.array(values)})
+
+
+def test_arrow_data_is_released_off_the_scoring_thread(store: modeltap.LocalStore) -> None:
+    """A producer's release runs its own code (a third of a small pyarrow table's collect()):
+    the thread that reads the encoder's outputs pays it, woken for it, not collect()."""
+    released_on: list[int] = []
+    c = modeltap.Collector(f"handback{next(_names)}", feature_names=["v"])
+    for i in range(200):
+        c.collect(_numpy_backed_table(i, released_on))
+    assert modeltap.flush()
+    # flush() returns once the uploader handled what came before it, releases included.
+    assert len(released_on) == 200
+    assert threading.get_ident() not in released_on
+
+
+class _GatedStore(modeltap.LocalStore):
+    """A real LocalStore whose appends wait for a gate: the uploader is busy meanwhile."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def append(self, folder: str, data: bytes, header: bytes, **kw: Any) -> str:
+        self.entered.set()
+        self.gate.wait(60)
+        return super().append(folder, data, header, **kw)
+
+
+def test_collect_helps_release_when_the_uploader_is_busy_so_little_is_held(tmp_path: Path) -> None:
+    store = _GatedStore(tmp_path)
+    modeltap.configure(store=store, flush_interval=60.0, spool_max_bytes=0)
+    try:
+        released_on: list[int] = []
+        c = modeltap.Collector("busy_uploader", feature_names=["v"])
+        c.collect(np.array([0.0]))
+        assert not modeltap.flush(timeout=0.05)  # the uploader now waits in append()
+        assert store.entered.wait(30)
+        calls = 6000
+        for i in range(calls):
+            c.collect(_numpy_backed_table(i, released_on))
+        deadline = time.monotonic() + 30
+        while modeltap.stats()["rows_encoded"] < calls + 1 and time.monotonic() < deadline:
+            c.collect(np.array([1.0]))  # lets the scoring thread help
+            time.sleep(0.001)
+        helped = released_on.count(threading.get_ident())
+        assert helped > 0, "collect() released Arrow data once the uploader fell behind"
+        assert calls - len(released_on) <= 4096 + 64, "what waits stays bounded"
+    finally:
+        store.gate.set()
+    assert modeltap.flush(timeout=60)
+    assert len(released_on) == calls
+    assert modeltap.stats()["rows_dropped"] == {k: 0 for k in modeltap.stats()["rows_dropped"]}
+    assert modeltap.close()
 
 
 def test_close_releases_numpy_backed_arrow_data_without_a_hang(tmp_path: Path) -> None:

@@ -194,7 +194,7 @@ impl PyCore {
 impl PyCore {
     /// Drops the references the encoder is done with (called attached).
     fn release(&self) {
-        while let Some(owner) = self.core.pop_released() {
+        while let Some(owner) = self.core.pop_any_released() {
             drop(owner);
         }
     }
