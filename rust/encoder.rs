@@ -110,7 +110,10 @@ impl<O> Survivor<O> {
     fn drain(self) {
         loop {
             match self.ring.pop_until(Instant::now() + TICK) {
-                Some(Message::Record(rec)) => self.lose(rec, 0),
+                Some(Message::Record(rec)) => {
+                    self.lose(rec, 0);
+                    self.released.wake();
+                }
                 Some(Message::Flush(ticket)) => {
                     let _ = self.output.send(Output::Flushed(ticket));
                 }
@@ -200,6 +203,9 @@ impl<O> Encoder<O> {
                     return;
                 }
                 None => {}
+            }
+            if idle || self.ring.is_empty() {
+                self.released.wake();
             }
             if now >= next_check || idle {
                 self.chunker.seal_due(now, self.clock.now_ns(), &mut self.sealed);

@@ -25,6 +25,8 @@ use crate::record::Released;
 /// counts them.
 const BEHIND_RECORDS: usize = 4096;
 const BEHIND_BYTES: usize = 64 << 20;
+/// Within a long burst, the output reader is woken every this many records.
+const WAKE_EVERY: usize = 256;
 
 pub struct Handback<O> {
     owners: SegQueue<O>,
@@ -60,7 +62,19 @@ impl<O> Handback<O> {
             // Counted before it is queued: the counts never fall below what is queued.
             self.arrow_records.fetch_add(1, Relaxed);
             self.arrow_bytes.fetch_add(bytes, Relaxed);
+            let waiting = self.arrow_records.load(Relaxed);
             self.arrow.push((arrow, bytes));
+            if waiting.is_multiple_of(WAKE_EVERY) {
+                self.wake();
+            }
+        }
+    }
+
+    /// Wakes the output reader if Arrow data waits: the encoder calls it when it has nothing
+    /// more to do for now, so that a burst of records wakes the reader once, not per record (a
+    /// context switch each).
+    pub fn wake(&self) {
+        if self.arrow_records.load(Relaxed) > 0 {
             let _ = self.wake_tx.try_send(());
         }
     }
@@ -124,6 +138,9 @@ mod tests {
         h.push(owner(1));
         h.push(arrow(10));
         h.push(Released { owner: Some(2), arrow: vec![tiny_input()], bytes: 10 });
+        assert!(h.arrow_arrived().try_recv().is_err(), "not woken per record");
+        h.wake();
+        h.wake();
         assert_eq!(h.arrow_arrived().try_recv(), Ok(()), "woken once");
         assert!(h.arrow_arrived().try_recv().is_err());
         let mut owners = Vec::new();
@@ -134,6 +151,17 @@ mod tests {
         assert_eq!(owners, [1, 2]);
         assert_eq!(std::iter::from_fn(|| h.pop_arrow()).count(), 2);
         assert!(h.pop_any().is_none());
+    }
+
+    #[test]
+    fn a_long_burst_wakes_the_reader_along_the_way_and_nothing_wakes_it_for_nothing() {
+        let h = Handback::<u32>::default();
+        h.wake();
+        assert!(h.arrow_arrived().try_recv().is_err());
+        for _ in 0..WAKE_EVERY + 1 {
+            h.push(arrow(1));
+        }
+        assert_eq!(h.arrow_arrived().try_recv(), Ok(()));
     }
 
     #[test]
