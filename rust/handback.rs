@@ -23,10 +23,10 @@ use crate::record::Released;
 
 /// Arrow data waiting beyond which `collect()` drops some too: records, and bytes as the ring
 /// counts them.
-const BEHIND_RECORDS: usize = 4096;
-const BEHIND_BYTES: usize = 64 << 20;
+const BEHIND_RECORDS: usize = 1024;
+const BEHIND_BYTES: usize = 16 << 20;
 /// Within a long burst, the output reader is woken every this many records.
-const WAKE_EVERY: usize = 256;
+const WAKE_EVERY: usize = 64;
 
 pub struct Handback<O> {
     owners: SegQueue<O>,

@@ -490,7 +490,7 @@ def test_collect_helps_release_when_the_uploader_is_busy_so_little_is_held(tmp_p
             time.sleep(0.001)
         helped = released_on.count(threading.get_ident())
         assert helped > 0, "collect() released Arrow data once the uploader fell behind"
-        assert calls - len(released_on) <= 4096 + 64, "what waits stays bounded"
+        assert calls - len(released_on) <= 1024 + 64, "what waits stays bounded"
     finally:
         store.gate.set()
     assert modeltap.flush(timeout=60)

@@ -145,7 +145,8 @@ impl PyCore {
     }
 
     /// Waits up to `timeout` seconds, without the GIL, for the encoder's next output:
-    /// `("chunk", Chunk)`, `("flushed", ticket)`, `("closed", None)`, or None.
+    /// `("chunk", Chunk)`, `("flushed", ticket)`, `("closed", None)`, or None. Meanwhile it
+    /// releases the Arrow data the encoder is done with, so that `collect()` does not.
     fn next_output(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<(&'static str, Py<PyAny>)>> {
         let timeout = seconds("timeout", timeout)?;
         let core = &self.core;
