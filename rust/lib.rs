@@ -24,6 +24,7 @@ pub mod stream;
 pub mod switch;
 #[cfg(test)]
 mod testing;
+pub mod values;
 
 #[cfg(feature = "python")]
 mod python;

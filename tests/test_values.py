@@ -516,3 +516,37 @@ def test_modeltap_read_gives_aware_back_as_aware(store: modeltap.LocalStore) -> 
     )
     assert str(frame["tz"].dtype) == "datetime64[ns, UTC]" and frame["naive"].dt.tz is None
     assert frame["tz"][0] == pd.Timestamp("2024-01-01T00:00Z") and pd.isna(frame["tz"][1])
+
+
+# Rows of Python values a list types column by column (one plain type makes a typed column);
+# the same rows in a numpy object array must write the same fields and record the same types.
+SAME_ROWS_CASES: dict[str, list[list[Any]]] = {
+    "ints beyond int64, none negative": [[2**63], [1]],
+    "ints beyond int64 and negative ints": [[2**63], [-1]],
+    "ints beyond 64 bits": [[10**30], [1]],
+    "ints among floats, exact": [[2], [0.5], [-(2**53)]],
+    "ints among floats, one inexact": [[2**53 + 1], [0.5]],
+    "ints among floats with a None": [[2], [0.5], [None]],
+    "numpy float32 scalars": [[np.float32(0.1)], [np.float32(2.5)]],
+    "numpy float32 among floats": [[np.float32(0.1)], [0.25]],
+    "numpy int8 scalars": [[np.int8(3)], [np.int8(-1)]],
+    "bools and ints": [[True], [2]],
+    "floats and NaN": [[float("nan")], [1.5]],
+    "text and None": [["a,b"], [None]],
+}
+
+
+def _written_with_types(store: modeltap.LocalStore, data: Any) -> tuple[list[str], str]:
+    """The first field of each row written for `data`, and the column types recorded."""
+    raw = collect_one(store, data)
+    (path,) = [p for p in Path(store.root).rglob("data.csv") if p.read_bytes() == raw]
+    first = [next(csv.reader([line]))[0] for line in raw.decode().splitlines()[1:]]
+    return first, store.read_schema(str(path)) or ""
+
+
+@pytest.mark.parametrize("case", list(SAME_ROWS_CASES))
+def test_a_list_and_an_object_array_of_the_same_rows_write_the_same(store: modeltap.LocalStore, case: str) -> None:
+    rows = SAME_ROWS_CASES[case]
+    as_list = _written_with_types(store, rows)
+    assert _written_with_types(store, np.array(rows, dtype=object)) == as_list
+    assert _written_with_types(store, tuple(tuple(r) for r in rows)) == as_list

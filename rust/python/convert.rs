@@ -9,8 +9,9 @@ use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyTuple,
 
 use crate::arrow::ShapeCache;
 use crate::batch::{ArrowField, Batch, Categories, Column, Kind, Masked, Rendered, View};
-use crate::encode::{write_bool, write_f64, write_int, write_text, DateUnit};
+use crate::encode::{write_bool, write_f32, write_f64, write_int, write_text, DateUnit};
 use crate::schema::ColumnType;
+use crate::values::{Respell, Seen};
 
 /// A batch and the array that owns its memory (`None` when everything was rendered).
 pub struct Converted {
@@ -306,6 +307,7 @@ struct NumpyScalars {
     timedelta: Py<PyType>,
     datetime64: Py<PyType>,
     timedelta64: Py<PyType>,
+    float32: Py<PyType>,
     int: Py<PyType>,
     utc: Py<PyAny>,
 }
@@ -328,6 +330,7 @@ fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
             timedelta: ty(&dt, "timedelta")?,
             datetime64: ty(&np, "datetime64")?,
             timedelta64: ty(&np, "timedelta64")?,
+            float32: ty(&np, "float32")?,
             int: py.get_type::<PyInt>().unbind(),
             utc: dt.getattr("timezone")?.getattr("utc")?.unbind(),
         })
@@ -344,44 +347,90 @@ fn render_cells(
     sc: &NumpyScalars,
 ) -> PyResult<Rendered> {
     let py = arr.py();
-    let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows), ty: None };
-    let mut aware = None;
-    for r in 0..rows {
-        // Read per cell: rendering runs Python code (isoformat, say), after which only the
-        // array's current data pointer is trusted.
-        let base = unsafe { (*arr.as_array_ptr()).data as *const u8 };
-        // SAFETY: the cell lies inside the array (its shape and strides), alive while attached;
-        // it holds a reference, or null (numpy's None in an array never filled), and the value
-        // is taken as a new reference before any Python code runs.
-        let value = unsafe {
-            let cell = base.offset(r as isize * row_stride + j as isize * col_stride);
-            let ptr = std::ptr::read_unaligned(cell as *const *mut pyo3::ffi::PyObject);
-            (!ptr.is_null()).then(|| Bound::from_borrowed_ptr(py, ptr))
-        };
-        if let Some(v) = value {
-            if let Some(t) = render_object(&v, j, sc, &mut aware, &mut out.bytes)? {
-                out.ty = Some(out.ty.map_or(t, |was| was.merge(t)));
+    let base = unsafe { (*arr.as_array_ptr()).data as *const u8 };
+    // Every cell taken as a new reference before any Python code runs (rendering may run some:
+    // isoformat, say).
+    let values: Vec<_> = (0..rows)
+        .map(|r| {
+            // SAFETY: the cell lies inside the array (its shape and strides), alive while
+            // attached; it holds a reference, or null (numpy's None in an array never filled).
+            unsafe {
+                let cell = base.offset(r as isize * row_stride + j as isize * col_stride);
+                let ptr = std::ptr::read_unaligned(cell as *const *mut pyo3::ffi::PyObject);
+                (!ptr.is_null()).then(|| Bound::from_borrowed_ptr(py, ptr))
             }
+        })
+        .collect();
+    render_column(&values, j, sc)
+}
+
+/// An object column rendered to CSV fields now, while attached: str, None, bool, int, float,
+/// numpy scalars and datetimes; anything else is a `TypeError` naming its type.
+fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Rendered> {
+    let sc = scalars(col.py())?;
+    let mut values = Vec::with_capacity(rows);
+    for v in col.try_iter()? {
+        values.push(Some(v?));
+    }
+    render_column(&values, j, sc)
+}
+
+/// Column `j`'s values (`None`: an empty cell) rendered, typed as a list's column of the same
+/// values is (`values::Seen`): one plain type makes a typed column.
+fn render_column(values: &[Option<Bound<'_, PyAny>>], j: usize, sc: &NumpyScalars) -> PyResult<Rendered> {
+    let mut seen = Seen::default();
+    let mut out = render_pass(values, j, sc, Respell::Keep, Some(&mut seen))?;
+    match seen.respell() {
+        Respell::Keep => {}
+        Respell::Unsigned => out.ty = Some(ColumnType::UInt64),
+        respell => out = render_pass(values, j, sc, respell, None)?,
+    }
+    Ok(out)
+}
+
+fn render_pass(
+    values: &[Option<Bound<'_, PyAny>>],
+    j: usize,
+    sc: &NumpyScalars,
+    spelling: Respell,
+    mut seen: Option<&mut Seen>,
+) -> PyResult<Rendered> {
+    let mut out =
+        Rendered { bytes: Vec::with_capacity(values.len() * 8), ends: Vec::with_capacity(values.len()), ty: None };
+    let mut aware = None;
+    for v in values {
+        match v {
+            Some(v) => {
+                if let Some(seen) = seen.as_deref_mut() {
+                    note(seen, v, sc);
+                }
+                if let Some(t) = render_object(v, j, sc, spelling, &mut aware, &mut out.bytes)? {
+                    out.ty = Some(out.ty.map_or(t, |was| was.merge(t)));
+                }
+            }
+            None => seen.iter_mut().for_each(|s| s.missing = true),
         }
         out.end_field();
     }
     Ok(out)
 }
 
-/// An object column rendered to CSV fields now, while attached: str, None, bool, int, float,
-/// numpy scalars and datetimes; anything else is a `TypeError` naming its type.
-fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Rendered> {
-    let py = col.py();
-    let sc = scalars(py)?;
-    let mut out = Rendered { bytes: Vec::with_capacity(rows * 8), ends: Vec::with_capacity(rows), ty: None };
-    let mut aware = None;
-    for v in col.try_iter()? {
-        if let Some(t) = render_object(&v?, j, sc, &mut aware, &mut out.bytes)? {
-            out.ty = Some(out.ty.map_or(t, |was| was.merge(t)));
-        }
-        out.end_field();
+/// Notes `v`'s exact type (and an int's value) in `seen`.
+fn note(seen: &mut Seen, v: &Bound<'_, PyAny>, sc: &NumpyScalars) {
+    let py = v.py();
+    let ty = v.get_type();
+    if v.is_none() {
+        seen.missing = true;
+    } else if ty.is(py.get_type::<PyInt>()) {
+        let value = v.extract::<i64>().map(i128::from).or_else(|_| v.extract::<u64>().map(i128::from));
+        seen.int(value.ok());
+    } else if ty.is(py.get_type::<PyFloat>()) {
+        seen.floats = true;
+    } else if ty.is(sc.float32.bind(py)) {
+        seen.float32s = true;
+    } else {
+        seen.other = true;
     }
-    Ok(out)
 }
 
 /// The values of a 1-D object array each rendered to its own field with its own type (a
@@ -391,19 +440,20 @@ pub(super) fn render_each(col: &Bound<'_, PyAny>) -> PyResult<Categories> {
     let mut out = Categories::default();
     let mut aware = None;
     for v in col.try_iter()? {
-        out.types.push(render_object(&v?, 0, sc, &mut aware, &mut out.fields.bytes)?);
+        out.types.push(render_object(&v?, 0, sc, Respell::Keep, &mut aware, &mut out.fields.bytes)?);
         out.fields.end_field();
     }
     Ok(out)
 }
 
 /// One value as a CSV field, and the type it was written as (`None` for a missing value).
-/// `aware` is whether the column's datetimes so far were aware: a column never mixes aware and
-/// naive instants.
+/// `spelling` is how its column's other values retype it (`render_column`). `aware` is whether
+/// the column's datetimes so far were aware: a column never mixes aware and naive instants.
 fn render_object(
     v: &Bound<'_, PyAny>,
     j: usize,
     sc: &NumpyScalars,
+    spelling: Respell,
     aware: &mut Option<bool>,
     out: &mut Vec<u8>,
 ) -> PyResult<Option<ColumnType>> {
@@ -432,7 +482,12 @@ fn render_object(
             type_name(v)
         )));
     } else if v.is_instance_of::<PyInt>() || v.is_instance(sc.integer.bind(py))? {
-        if let Ok(i) = v.extract::<i64>() {
+        if spelling == Respell::IntsAsFloats {
+            // Exact as a float (`values::Seen` checked): written as the float column's floats.
+            let f = v.extract::<i64>().map(|i| i as f64).or_else(|_| v.extract::<u64>().map(|u| u as f64))?;
+            write_f64(out, f);
+            ty = ColumnType::Float64;
+        } else if let Ok(i) = v.extract::<i64>() {
             write_int(out, i);
             ty = ColumnType::Int64;
         } else if let Ok(u) = v.extract::<u64>() {
@@ -446,7 +501,11 @@ fn render_object(
             ty = ColumnType::String;
         }
     } else if v.is_instance(sc.floating.bind(py))? {
-        write_f64(out, v.extract::<f64>()?);
+        match spelling {
+            // A float32 scalar's value exactly, in float32's shortest form.
+            Respell::Float32 => write_f32(out, v.extract::<f64>()? as f32),
+            _ => write_f64(out, v.extract::<f64>()?),
+        }
         ty = ColumnType::Float64;
     } else if type_name(v) == "NaTType" {
         // pandas' NaT subclasses datetime but is a missing value.
