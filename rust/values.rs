@@ -10,6 +10,7 @@ pub struct Seen {
     pub other: bool,
     pub floats: bool,
     pub float32s: bool,
+    pub float16s: bool,
     pub ints: bool,
     /// An int below zero.
     pub negative: bool,
@@ -32,6 +33,8 @@ pub enum Respell {
     IntsAsFloats,
     /// numpy float32 scalars only: their own shortest form, as a float32 array writes them.
     Float32,
+    /// numpy float16 scalars only: likewise.
+    Float16,
 }
 
 /// Beyond this, an int is not exact as a float64.
@@ -56,10 +59,11 @@ impl Seen {
         if self.missing || self.other {
             return Respell::Keep;
         }
-        match (self.ints, self.floats, self.float32s) {
-            (true, false, false) if self.unsigned && !self.negative && !self.beyond_64 => Respell::Unsigned,
-            (true, true, false) if !self.inexact => Respell::IntsAsFloats,
-            (false, false, true) => Respell::Float32,
+        match (self.ints, self.floats, self.float32s, self.float16s) {
+            (true, false, false, false) if self.unsigned && !self.negative && !self.beyond_64 => Respell::Unsigned,
+            (true, true, false, false) if !self.inexact => Respell::IntsAsFloats,
+            (false, false, true, false) => Respell::Float32,
+            (false, false, false, true) => Respell::Float16,
             _ => Respell::Keep,
         }
     }
@@ -101,5 +105,7 @@ mod tests {
         assert_eq!(s.respell(), Respell::Float32);
         assert_eq!(Seen { floats: true, ..s }.respell(), Respell::Keep);
         assert_eq!(Seen { other: true, ..s }.respell(), Respell::Keep);
+        assert_eq!(Seen { float16s: true, ..s }.respell(), Respell::Keep, "two numpy types: objects");
+        assert_eq!(Seen { float16s: true, ..Seen::default() }.respell(), Respell::Float16);
     }
 }

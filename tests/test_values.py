@@ -519,7 +519,8 @@ def test_modeltap_read_gives_aware_back_as_aware(store: modeltap.LocalStore) -> 
 
 
 # Rows of Python values a list types column by column (one plain type makes a typed column);
-# the same rows in a numpy object array must write the same fields and record the same types.
+# the same rows in a numpy object array, in tuples, and in a list subclass (which the Python side
+# converts, where a list is converted natively) must write the same fields and the same types.
 SAME_ROWS_CASES: dict[str, list[list[Any]]] = {
     "ints beyond int64, none negative": [[2**63], [1]],
     "ints beyond int64 and negative ints": [[2**63], [-1]],
@@ -529,6 +530,7 @@ SAME_ROWS_CASES: dict[str, list[list[Any]]] = {
     "ints among floats with a None": [[2], [0.5], [None]],
     "numpy float32 scalars": [[np.float32(0.1)], [np.float32(2.5)]],
     "numpy float32 among floats": [[np.float32(0.1)], [0.25]],
+    "numpy float16 scalars": [[np.float16(0.1)], [np.float16(-2)]],
     "numpy int8 scalars": [[np.int8(3)], [np.int8(-1)]],
     "bools and ints": [[True], [2]],
     "floats and NaN": [[float("nan")], [1.5]],
@@ -548,5 +550,52 @@ def _written_with_types(store: modeltap.LocalStore, data: Any) -> tuple[list[str
 def test_a_list_and_an_object_array_of_the_same_rows_write_the_same(store: modeltap.LocalStore, case: str) -> None:
     rows = SAME_ROWS_CASES[case]
     as_list = _written_with_types(store, rows)
+    assert _written_with_types(store, _Rows(rows)) == as_list
     assert _written_with_types(store, np.array(rows, dtype=object)) == as_list
     assert _written_with_types(store, tuple(tuple(r) for r in rows)) == as_list
+
+
+class _Rows(list):  # type: ignore[type-arg]
+    """A list the native core does not take as one: converted by ``modeltap.tabular``."""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [0.5, 2, "a,b", None, True],
+        [[1, 2.5], [3, None]],
+        ([1, "x"], (2, "y")),
+        [[1], [2], [3]],
+        [["é", 'quo"te'], ["new\nline", ""]],
+    ],
+    ids=["flat row", "rows", "tuple of mixed rows", "one column", "text"],
+)
+def test_lists_converted_natively_write_what_the_python_side_writes(store: modeltap.LocalStore, data: Any) -> None:
+    one_column = isinstance(data[0], list | tuple) and len(data[0]) == 1
+
+    def written(data: Any) -> list[list[str]]:
+        name = f"n{next(_names)}"
+        modeltap.Collector(name, feature_names=["v"] if one_column else None).collect(data)
+        assert modeltap.flush()
+        (path,) = sorted(Path(store.root).rglob(f"*/{name}/*/*/*/*/*/data.csv"))
+        # The values, without the correlation columns.
+        return [row[:-4] for row in csv.reader(io.StringIO(path.read_text()))]
+
+    assert written(data) == written(_Rows(data))
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "match"),
+    [
+        ([[1, 2], [3]], ValueError, "row 1 has 1 values, row 0 has 2"),
+        ([[1, [2]]], TypeError, "column 1 holds a list"),
+        ([[1, 2], 3], TypeError, "row 1 is a int"),
+    ],
+)
+def test_bad_lists_raise_as_before_and_change_nothing(
+    store: modeltap.LocalStore, data: Any, error: type, match: str
+) -> None:
+    c = modeltap.Collector(f"bad{next(_names)}")
+    with pytest.raises(error, match=match):
+        c.collect(data)
+    assert c.feature_names is None

@@ -9,7 +9,7 @@ use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt, PyList, PyString, PyTuple,
 
 use crate::arrow::ShapeCache;
 use crate::batch::{ArrowField, Batch, Categories, Column, Kind, Masked, Rendered, View};
-use crate::encode::{write_bool, write_f32, write_f64, write_int, write_text, DateUnit};
+use crate::encode::{write_bool, write_f16, write_f32, write_f64, write_int, write_text, DateUnit};
 use crate::schema::ColumnType;
 use crate::values::{Respell, Seen};
 
@@ -72,6 +72,57 @@ pub fn layout(shape: &[usize], ncols: usize) -> Option<(usize, usize)> {
         [n] => Some((1, n)),
         [r, c] => Some((r, c)),
         _ => None,
+    }
+}
+
+/// A list or tuple of rows (each a list or tuple, all of one width), or a flat one of plain
+/// values (one row; one value per row when the stream has a single column), as rendered
+/// columns typed as `modeltap.tabular` types a list's column (`values::Seen`): what a scoring
+/// script's decoded JSON looks like, converted without Python code. `None` for anything else
+/// (records, other row types, ragged rows), which the Python side converts or refuses by name.
+pub fn rows(data: &Bound<'_, PyAny>, ncols: usize) -> PyResult<Option<Converted>> {
+    let items = match items_of(data) {
+        Some(items) if !items.is_empty() => items,
+        _ => return Ok(None),
+    };
+    let plain = |v: &Bound<'_, PyAny>| {
+        v.is_none()
+            || v.is_exact_instance_of::<PyFloat>()
+            || v.is_exact_instance_of::<PyInt>()
+            || v.is_exact_instance_of::<PyString>()
+            || v.is_exact_instance_of::<PyBool>()
+    };
+    let table: Vec<Vec<Bound<'_, PyAny>>> = if items.iter().all(plain) {
+        if ncols == 1 && items.len() != 1 {
+            items.into_iter().map(|v| vec![v]).collect()
+        } else {
+            vec![items]
+        }
+    } else {
+        let Some(table) = items.iter().map(items_of).collect::<Option<Vec<_>>>() else { return Ok(None) };
+        let width = table[0].len();
+        if width == 0 || table.iter().any(|row| row.len() != width) {
+            return Ok(None);
+        }
+        table
+    };
+    let sc = scalars(data.py())?;
+    let n = table.len();
+    let columns = (0..table[0].len())
+        .map(|j| {
+            let values: Vec<_> = table.iter().map(|row| Some(row[j].clone())).collect();
+            Ok(Column::Rendered(render_column(&values, j, sc)?))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(Some(Converted { batch: Batch::Columns { rows: n, columns }, owner: None }))
+}
+
+/// The items of an exact list or tuple.
+fn items_of<'py>(v: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
+    if let Ok(list) = v.cast_exact::<PyList>() {
+        Some(list.iter().collect())
+    } else {
+        v.cast_exact::<PyTuple>().ok().map(|t| t.iter().collect())
     }
 }
 
@@ -308,6 +359,7 @@ struct NumpyScalars {
     datetime64: Py<PyType>,
     timedelta64: Py<PyType>,
     float32: Py<PyType>,
+    float16: Py<PyType>,
     int: Py<PyType>,
     utc: Py<PyAny>,
 }
@@ -331,6 +383,7 @@ fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
             datetime64: ty(&np, "datetime64")?,
             timedelta64: ty(&np, "timedelta64")?,
             float32: ty(&np, "float32")?,
+            float16: ty(&np, "float16")?,
             int: py.get_type::<PyInt>().unbind(),
             utc: dt.getattr("timezone")?.getattr("utc")?.unbind(),
         })
@@ -428,6 +481,8 @@ fn note(seen: &mut Seen, v: &Bound<'_, PyAny>, sc: &NumpyScalars) {
         seen.floats = true;
     } else if ty.is(sc.float32.bind(py)) {
         seen.float32s = true;
+    } else if ty.is(sc.float16.bind(py)) {
+        seen.float16s = true;
     } else {
         seen.other = true;
     }
@@ -504,6 +559,7 @@ fn render_object(
         match spelling {
             // A float32 scalar's value exactly, in float32's shortest form.
             Respell::Float32 => write_f32(out, v.extract::<f64>()? as f32),
+            Respell::Float16 => write_f16(out, half::f16::from_f64(v.extract::<f64>()?).to_bits()),
             _ => write_f64(out, v.extract::<f64>()?),
         }
         ty = ColumnType::Float64;

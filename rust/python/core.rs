@@ -274,6 +274,9 @@ impl Binding {
         {
             return Ok(Input { batch, owner, labels });
         }
+        if let Some(Converted { batch, owner }) = convert::rows(data, ncols)? {
+            return Ok(Input { batch, owner, labels: None });
+        }
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
         let (columns, labels): (Bound<'_, PyList>, Option<Bound<'_, PyAny>>) = out.extract()?;
         // Labels only matter while the names are not fixed.
