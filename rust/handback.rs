@@ -60,9 +60,8 @@ impl<O> Handback<O> {
         }
         if !arrow.is_empty() {
             // Counted before it is queued: the counts never fall below what is queued.
-            self.arrow_records.fetch_add(1, Relaxed);
+            let waiting = self.arrow_records.fetch_add(1, Relaxed) + 1;
             self.arrow_bytes.fetch_add(bytes, Relaxed);
-            let waiting = self.arrow_records.load(Relaxed);
             self.arrow.push((arrow, bytes));
             if waiting.is_multiple_of(WAKE_EVERY) {
                 self.wake();
@@ -81,22 +80,22 @@ impl<O> Handback<O> {
 
     /// For a scoring thread: an owner to drop, else Arrow data if the output reader is behind.
     pub fn pop_for_caller(&self) -> Option<Released<O>> {
-        if let Some(owner) = self.owners.pop() {
-            return Some(Released { owner: Some(owner), arrow: Vec::new(), bytes: 0 });
-        }
-        let behind = self.arrow_records.load(Relaxed) > BEHIND_RECORDS || self.arrow_bytes.load(Relaxed) > BEHIND_BYTES;
-        if behind {
-            return self.pop_arrow().map(|arrow| Released { owner: None, arrow, bytes: 0 });
-        }
-        None
+        let behind =
+            || self.arrow_records.load(Relaxed) > BEHIND_RECORDS || self.arrow_bytes.load(Relaxed) > BEHIND_BYTES;
+        self.pop_owner().or_else(|| behind().then(|| self.pop_arrow_released()).flatten())
     }
 
     /// Everything waiting, owners first, then Arrow data.
     pub fn pop_any(&self) -> Option<Released<O>> {
-        self.owners
-            .pop()
-            .map(|owner| Released { owner: Some(owner), arrow: Vec::new(), bytes: 0 })
-            .or_else(|| self.pop_arrow().map(|arrow| Released { owner: None, arrow, bytes: 0 }))
+        self.pop_owner().or_else(|| self.pop_arrow_released())
+    }
+
+    fn pop_owner(&self) -> Option<Released<O>> {
+        self.owners.pop().map(|owner| Released { owner: Some(owner), arrow: Vec::new(), bytes: 0 })
+    }
+
+    fn pop_arrow_released(&self) -> Option<Released<O>> {
+        self.pop_arrow().map(|arrow| Released { owner: None, arrow, bytes: 0 })
     }
 
     /// Arrow data waiting, if any: safe to drop on any thread but the encoder.

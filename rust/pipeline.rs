@@ -4,9 +4,9 @@
 //! `O` is what keeps a record's memory alive (a reference to a numpy array in the Python
 //! build). The encoder never drops one: it hands each back (`handback`): owners through
 //! `pop_released`, so that the Python side can release them while attached to the interpreter,
-//! Arrow data to `next_output`'s caller, which drops it while it waits for outputs. A pipeline dropped without
-//! `close()` ends its encoder first (`abandon`), so that the thread that drops the pipeline
-//! drops the last owners, never the encoder.
+//! Arrow data to `next_output`'s caller, which drops it while it waits for outputs. A pipeline
+//! dropped without `close()` ends its encoder first (`abandon`), so that the thread that drops
+//! the pipeline drops the last owners, never the encoder.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};

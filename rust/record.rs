@@ -71,8 +71,9 @@ impl<O> Record<O> {
 
     /// Takes what the record keeps alive; `None` when it keeps nothing.
     pub fn release(&mut self) -> Option<Released<O>> {
-        let bytes = self.batch.nbytes();
         let (owner, arrow) = (self.owner.take(), self.batch.take_arrow());
+        // Counted only for Arrow data, the one kind that waits (`handback`).
+        let bytes = if arrow.is_empty() { 0 } else { self.batch.nbytes() };
         (owner.is_some() || !arrow.is_empty()).then_some(Released { owner, arrow, bytes })
     }
 }

@@ -231,7 +231,9 @@ def _is_scalar(v: object) -> bool:
 
 def _column(values: list[Any], name: str) -> np.ndarray:
     """A column of Python values: typed when they all share one plain type (or one numpy
-    scalar type), else objects, which the core renders one by one."""
+    scalar type), else objects, which the core renders one by one. The core applies the same
+    rule to the columns it renders itself (``rust/values.rs``: object arrays, plain lists);
+    test_values' same-rows test holds the two together."""
     kinds = {type(v) for v in values}
     if kinds == {int}:
         # numpy would make floats of ints that fit neither int64 nor uint64 together.
