@@ -16,6 +16,14 @@ pub enum Error {
         fixed: &'static str,
         got: &'static str,
     },
+    /// A named column the stream's names would put under another name (placed by position
+    /// because the data's names are not all among the stream's).
+    Misplaced {
+        column: String,
+        under: String,
+        labels: Vec<String>,
+        names: Vec<String>,
+    },
     /// Rows without a single column.
     NoColumns {
         rows: usize,
@@ -67,6 +75,12 @@ impl fmt::Display for Error {
                 f,
                 "column {column:?} holds {got} values but this collector's first collect() fixed it as {fixed}; \
                  convert them, or collect them under another collector (nothing of this call was taken)"
+            ),
+            Error::Misplaced { column, under, labels, names } => write!(
+                f,
+                "column {column:?} would be written under {under:?}: the data's columns {labels:?} are not this \
+                 collector's names {names:?}, so they would be placed by position; name them alike, or pass the \
+                 values without names (nothing of this call was taken)"
             ),
             Error::NoColumns { rows } => write!(f, "the data has {rows} rows but no columns"),
             Error::NoNames => write!(f, "feature_names is empty"),

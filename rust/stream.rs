@@ -58,6 +58,38 @@ pub struct Contract {
     pub header: Arc<[u8]>,
 }
 
+/// Where each of a stream's fixed `names` is among the columns of data that carries its own
+/// `labels` (a frame's, a dict's, an Arrow schema's): by name when every name is among the labels
+/// (a frame with its columns in another order, or more of them), else in their own order, by
+/// position. Refused when placing by position would write a column under another of the
+/// stream's names: a label that is a name, at another name's place.
+pub fn place<L: AsRef<str>>(names: &[String], labels: &[L]) -> Result<Vec<usize>, Error> {
+    let own = || (0..labels.len()).collect();
+    if labels.len() == names.len() && labels.iter().zip(names).all(|(l, n)| l.as_ref() == n) {
+        return Ok(own());
+    }
+    let mut unique = std::collections::HashSet::with_capacity(labels.len());
+    if labels.iter().all(|l| unique.insert(l.as_ref())) {
+        if let Some(positions) = names.iter().map(|n| labels.iter().position(|l| l.as_ref() == n)).collect() {
+            return Ok(positions);
+        }
+    }
+    // Another width is the contract's to refuse, naming both counts.
+    if labels.len() == names.len() {
+        let misplaced =
+            labels.iter().zip(names).find(|(l, n)| l.as_ref() != *n && names.iter().any(|m| m == l.as_ref()));
+        if let Some((label, under)) = misplaced {
+            return Err(Error::Misplaced {
+                column: label.as_ref().to_owned(),
+                under: under.clone(),
+                labels: labels.iter().map(|l| l.as_ref().to_owned()).collect(),
+                names: names.to_vec(),
+            });
+        }
+    }
+    Ok(own())
+}
+
 /// The value columns' types and the record of every column's type (meta columns included)
 /// that stores keep with each file.
 #[derive(Debug)]
@@ -305,6 +337,31 @@ mod tests {
     use super::*;
     use ColumnType::{Bool, Float64, Int64, Timestamp, TimestampUtc};
     const STRING: ColumnType = ColumnType::String;
+
+    fn strings(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn columns_are_placed_by_name_or_else_by_position_unless_that_bends_a_named_one() {
+        let names = strings(&["a", "b", "c"]);
+        assert_eq!(place(&names, &["a", "b", "c"]), Ok(vec![0, 1, 2]));
+        // Another order, or more columns: by name.
+        assert_eq!(place(&names, &["c", "a", "b"]), Ok(vec![1, 2, 0]));
+        assert_eq!(place(&names, &["x", "c", "b", "a"]), Ok(vec![3, 2, 1]));
+        // None of the names: by position (numbered frames, v1 scripts' own labels).
+        assert_eq!(place(&names, &["0", "1", "2"]), Ok(vec![0, 1, 2]));
+        // Some names where others belong: refused, naming the first.
+        let bent = place(&names, &["c", "b", "x"]).unwrap_err();
+        assert!(matches!(&bent, Error::Misplaced { column, under, .. } if column == "c" && under == "a"));
+        assert!(bent.to_string().contains(r#"column "c" would be written under "a""#));
+        // Names at their own places, the rest new: by position, as before.
+        assert_eq!(place(&names, &["a", "x", "c"]), Ok(vec![0, 1, 2]));
+        // Another width: left to the contract, which names both counts.
+        assert_eq!(place(&names, &["c", "b"]), Ok(vec![0, 1]));
+        // Repeated labels are never placed by name.
+        assert!(place(&names, &["b", "a", "b"]).is_err());
+    }
 
     impl StreamConfig {
         /// A batch of float64 columns.

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -343,6 +344,36 @@ def test_records_follow_feature_names_and_dict_order(store: modeltap.LocalStore)
     assert frame[["a", "b"]].values.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
 
 
+MISPLACED = {
+    "pandas frame": lambda: pd.DataFrame({"c": [3.0], "b": [2.0], "x": [9.0]}),
+    "pandas frame, one block of ints": lambda: pd.DataFrame([[3, 2, 9]], columns=["c", "b", "x"]),
+    "dict of columns": lambda: {"c": [3.0], "b": [2.0], "x": [9.0]},
+    "dict row": lambda: {"c": 3.0, "b": 2.0, "x": 9.0},
+    "records": lambda: [{"c": 3.0, "b": 2.0, "x": 9.0}],
+    "pyarrow table": lambda: pa.table({"c": [3.0], "b": [2.0], "x": [9.0]}),
+    "polars frame": lambda: pl.DataFrame({"c": [3.0], "b": [2.0], "x": [9.0]}),
+}
+
+
+@pytest.mark.parametrize("container", list(MISPLACED))
+def test_a_named_column_is_never_written_under_another_name(store: modeltap.LocalStore, container: str) -> None:
+    """Data whose names are not all the stream's is placed by position (a frame numbered 0, 1,
+    2 or with a script's own labels, as Azure ML v1 wrote it); unless that puts a column under
+    another of the stream's names, which bends every row: refused, and nothing is taken."""
+    name = f"bent{next(_names)}"
+    c = modeltap.Collector(name, feature_names=["a", "b", "c"])
+    before = modeltap.stats()["rows_collected"]
+    with pytest.raises(ValueError, match='column "c" would be written under "a"'):
+        c.collect(MISPLACED[container]())
+    assert modeltap.stats()["rows_collected"] == before
+    # Names that are none of the stream's, or each at its own place: by position.
+    c.collect(pd.DataFrame([[1.0, 2.0, 3.0]], columns=["x", "y", "z"]))
+    c.collect({"a": [1.0], "y": [2.0], "c": [3.0]})
+    assert modeltap.flush()
+    (path,) = Path(store.root).rglob(f"*/{name}/*/*/*/*/*/data.csv")
+    assert pd.read_csv(path)[["a", "b", "c"]].values.tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+
+
 @pytest.mark.parametrize(
     ("data", "error", "match"),
     [
@@ -559,6 +590,10 @@ class _Rows(list):  # type: ignore[type-arg]
     """A list the native core does not take as one: converted by ``modeltap.tabular``."""
 
 
+class _Dict(dict):  # type: ignore[type-arg]
+    """A dict the native core does not take as one: converted by ``modeltap.tabular``."""
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -567,11 +602,18 @@ class _Rows(list):  # type: ignore[type-arg]
         ([1, "x"], (2, "y")),
         [[1], [2], [3]],
         [["é", 'quo"te'], ["new\nline", ""]],
+        [{"a": 0.5, "b": "x,y", "c": None}, {"a": 2, "b": "z", "c": True}],
+        ({"é": 2**64, "n": [1]},),
+        {"a": 0.5, "b": 2, "c": "x", "d": None},
+        {"a": [0.5, 2], "b": ("x", None)},
     ],
-    ids=["flat row", "rows", "tuple of mixed rows", "one column", "text"],
+    ids=["flat row", "rows", "tuple of mixed rows", "one column", "text", "records", "bad record", "dict row", "dict"],
 )
 def test_lists_converted_natively_write_what_the_python_side_writes(store: modeltap.LocalStore, data: Any) -> None:
-    one_column = isinstance(data[0], list | tuple) and len(data[0]) == 1
+    """Lists, records and dicts of plain values are converted natively (``rust/python/rows.rs``);
+    the same data in a list or dict subclass is converted by the Python side. They write the
+    same, or raise the same error."""
+    one_column = isinstance(data[0], list | tuple) and len(data[0]) == 1 if isinstance(data, list) else False
 
     def written(data: Any) -> list[list[str]]:
         name = f"n{next(_names)}"
@@ -581,7 +623,14 @@ def test_lists_converted_natively_write_what_the_python_side_writes(store: model
         # The values, without the correlation columns.
         return [row[:-4] for row in csv.reader(io.StringIO(path.read_text()))]
 
-    assert written(data) == written(_Rows(data))
+    def outcome(data: Any) -> Any:
+        try:
+            return written(data)
+        except (TypeError, ValueError) as e:
+            return type(e), str(e)
+
+    python_side = _Dict(data) if isinstance(data, dict) else _Rows(data)
+    assert outcome(data) == outcome(python_side)
 
 
 @pytest.mark.parametrize(

@@ -133,5 +133,10 @@ class Core:
 
 def process_enabled() -> bool: ...
 def set_process_enabled(on: bool) -> None: ...
+def place_columns(names: list[str], labels: list[str]) -> list[int]:
+    """Where each of a stream's fixed ``names`` is among a frame's or dict's ``labels``: by name
+    when all are there, else by position; a ``ValueError`` when by position a column would be
+    written under another of the names."""
+
 def _set_frame_blocks(on: bool) -> None:
     """Turns the native reading of pandas frames' numpy blocks on or off (tests)."""

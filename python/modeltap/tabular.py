@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from modeltap import _native
+
 # A column, a nullable column as (values, mask), or Arrow memory as a pyarrow Table of one
 # column (its name in errors), which the core takes as it takes pyarrow data.
 Column = np.ndarray | tuple[np.ndarray, np.ndarray] | Any
@@ -42,10 +44,8 @@ def from_dataframe(data: Any, names: Sequence[str] | None, copy: bool) -> tuple[
     pd = sys.modules["pandas"]  # loaded: is_dataframe() said so
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     labels = [str(c) for c in frame.columns]
-    if names is not None and names != labels and len(set(labels)) == len(labels) and set(names) <= set(labels):
-        positions = [labels.index(n) for n in names]
-    else:
-        positions = list(range(len(labels)))
+    positions = _positions(labels, names)
+    if positions == list(range(len(labels))):
         homogeneous = _single_block(frame, copy)
         if homogeneous is not None:
             # One numeric block: its 2-D array is the frame's own memory; no per-column pandas calls.
@@ -163,11 +163,12 @@ def from_records(rows: Sequence[Mapping[Any, Any]], names: Sequence[str] | None)
 
 
 def _positions(labels: list[str], names: Sequence[str] | None) -> list[int]:
-    """Where each of ``names`` is among ``labels`` when all are there (and labels are unique),
-    else the labels in their own order."""
-    if names is not None and list(names) != labels and len(set(labels)) == len(labels) and set(names) <= set(labels):
-        return [labels.index(n) for n in names]
-    return list(range(len(labels)))
+    """Where each of the stream's ``names`` is among ``labels``: by name when all are there,
+    else the labels in their own order; a ``ValueError`` when that would write a column under
+    another of the names. One rule for every container (``stream::place`` in the core)."""
+    if names is None:
+        return list(range(len(labels)))
+    return _native.place_columns(list(names), labels)
 
 
 def _mapped_column(values: Any, name: str, copy: bool) -> Column:

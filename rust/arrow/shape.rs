@@ -11,7 +11,9 @@ use arrow_schema::DataType;
 use parking_lot::Mutex;
 
 use super::encode::{column_type, ArrowInputError};
+use crate::error::Error;
 use crate::schema::ColumnType;
+use crate::stream::place;
 
 /// The C data interface's `ArrowSchema`, read field by field: arrow-rs's accessors panic on a
 /// name that is not UTF-8, which a producer may send.
@@ -84,7 +86,7 @@ pub struct Shape {
     /// Each column's type; `None` for Arrow's null type (missing values only).
     pub types: Vec<Option<ColumnType>>,
     /// Which column goes where once the stream's names are fixed (they never change after).
-    positions: OnceLock<Vec<usize>>,
+    positions: OnceLock<Result<Vec<usize>, Error>>,
 }
 
 impl Shape {
@@ -112,21 +114,13 @@ impl Shape {
         matches!(self.data_type, DataType::Struct(_))
     }
 
-    /// Where each of a stream's fixed `names` is among the columns, when every name is there
-    /// once (a table with its columns in another order, or more of them); else the columns in
-    /// their own order, for the contract to check. As `modeltap.tabular` places a frame's columns.
-    pub fn positions(&self, names: &[String]) -> &[usize] {
-        self.positions.get_or_init(|| {
-            let own: Vec<usize> = (0..self.names.len()).collect();
-            if names == self.names.as_slice() {
-                return own;
-            }
-            let mut unique = std::collections::HashSet::with_capacity(self.names.len());
-            if !self.names.iter().all(|n| unique.insert(n)) {
-                return own;
-            }
-            names.iter().map(|n| self.names.iter().position(|m| m == n)).collect::<Option<Vec<_>>>().unwrap_or(own)
-        })
+    /// Where each of a stream's fixed `names` is among the columns (`stream::place`), worked
+    /// out once: the names never change after they are fixed.
+    pub fn positions(&self, names: &[String]) -> Result<&[usize], Error> {
+        match self.positions.get_or_init(|| place(names, &self.names)) {
+            Ok(positions) => Ok(positions),
+            Err(e) => Err(e.clone()),
+        }
     }
 }
 
@@ -277,10 +271,15 @@ mod tests {
             positions: OnceLock::new(),
         };
         let fixed: Vec<String> = ["b", "a"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(shape(&["a", "b", "c"]).positions(&fixed), [1, 0]);
-        assert_eq!(shape(&["b", "a"]).positions(&fixed), [0, 1]);
-        // A name missing or a label twice: the columns as they are, for the contract to refuse.
-        assert_eq!(shape(&["a", "c"]).positions(&fixed), [0, 1]);
-        assert_eq!(shape(&["a", "b", "a"]).positions(&fixed), [0, 1, 2]);
+        assert_eq!(shape(&["a", "b", "c"]).positions(&fixed).unwrap(), [1, 0]);
+        assert_eq!(shape(&["b", "a"]).positions(&fixed).unwrap(), [0, 1]);
+        // Other names: by position; a label twice and another width: as they are, for the
+        // contract to refuse.
+        assert_eq!(shape(&["x", "c"]).positions(&fixed).unwrap(), [0, 1]);
+        assert_eq!(shape(&["a", "b", "a"]).positions(&fixed).unwrap(), [0, 1, 2]);
+        // A name where another belongs: refused, every time.
+        let bent = shape(&["a", "c"]);
+        assert!(matches!(bent.positions(&fixed), Err(Error::Misplaced { .. })));
+        assert!(bent.positions(&fixed).is_err());
     }
 }

@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCapsule, PyCapsuleMethods, PyTuple, PyType};
+use pyo3::types::{PyCapsule, PyCapsuleMethods, PyString, PyTuple, PyType};
 
 use crate::arrow::stream::CStream;
 use crate::arrow::{ArrowInput, Shape, ShapeCache};
@@ -41,10 +41,27 @@ struct Container {
     /// The attribute that describes the schema as an object `equals` compares (pyarrow's
     /// `schema` or `type`, cheap to read); `None` where reading one costs more than the
     /// producer's export (polars).
-    described_by: Option<&'static str>,
+    described_by: Option<Described>,
     /// One column (a Series, an array) rather than a table: a struct column is taken as a
     /// table, but unlike a table's its rows may be missing as a whole.
     one_column: bool,
+}
+
+/// pyarrow's attribute that describes a container's schema.
+#[derive(Clone, Copy)]
+enum Described {
+    Schema,
+    Type,
+}
+
+impl Described {
+    /// The attribute's name, interned: read on every call.
+    fn name(self, py: Python<'_>) -> &Bound<'_, PyString> {
+        match self {
+            Described::Schema => intern!(py, "schema"),
+            Described::Type => intern!(py, "type"),
+        }
+    }
 }
 
 const POLARS_CONTAINERS: &[Container] = &[
@@ -52,10 +69,10 @@ const POLARS_CONTAINERS: &[Container] = &[
     Container { name: "Series", door: Door::Stream, described_by: None, one_column: true },
 ];
 const PYARROW_CONTAINERS: &[Container] = &[
-    Container { name: "Table", door: Door::Stream, described_by: Some("schema"), one_column: false },
-    Container { name: "ChunkedArray", door: Door::Stream, described_by: Some("type"), one_column: true },
-    Container { name: "RecordBatch", door: Door::Array, described_by: Some("schema"), one_column: false },
-    Container { name: "Array", door: Door::Array, described_by: Some("type"), one_column: true },
+    Container { name: "Table", door: Door::Stream, described_by: Some(Described::Schema), one_column: false },
+    Container { name: "ChunkedArray", door: Door::Stream, described_by: Some(Described::Type), one_column: true },
+    Container { name: "RecordBatch", door: Door::Array, described_by: Some(Described::Schema), one_column: false },
+    Container { name: "Array", door: Door::Array, described_by: Some(Described::Type), one_column: true },
 ];
 
 /// A library's container types, once the library is loaded (collect() never imports it), in
@@ -192,7 +209,7 @@ fn take_known_array(data: &Bound<'_, PyAny>, shape: Arc<Shape>) -> PyResult<Arro
 pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>) -> PyResult<Option<Input<Py<PyAny>>>> {
     let Some(container) = container(data) else { return Ok(None) };
     let rows = data.len()?;
-    let described = container.described_by.map(|attr| data.getattr(attr)).transpose()?;
+    let described = container.described_by.map(|attr| data.getattr(attr.name(data.py()))).transpose()?;
     let (input, shape) = match described.as_ref().and_then(|d| shapes.recognised(d)) {
         Some(shape) => match container.door {
             Door::Stream => (take_stream(data)?, shape),
@@ -218,7 +235,7 @@ pub fn input(data: &Bound<'_, PyAny>, shapes: &Shapes, names: Option<&[String]>)
     }
     let column = |j: usize| Column::Arrow(ArrowField::new(0, j, shape.types[j]));
     let columns = match names {
-        Some(names) => shape.positions(names).iter().map(|&j| column(j)).collect(),
+        Some(names) => shape.positions(names)?.iter().map(|&j| column(j)).collect(),
         None => (0..shape.names.len()).map(column).collect(),
     };
     // A nameless single column (a pyarrow array) is named as a numpy column is.

@@ -75,57 +75,6 @@ pub fn layout(shape: &[usize], ncols: usize) -> Option<(usize, usize)> {
     }
 }
 
-/// A list or tuple of rows (each a list or tuple, all of one width), or a flat one of plain
-/// values (one row; one value per row when the stream has a single column), as rendered
-/// columns typed as `modeltap.tabular` types a list's column (`values::Seen`): what a scoring
-/// script's decoded JSON looks like, converted without Python code. `None` for anything else
-/// (records, other row types, ragged rows), which the Python side converts or refuses by name.
-pub fn rows(data: &Bound<'_, PyAny>, ncols: usize) -> PyResult<Option<Converted>> {
-    let items = match items_of(data) {
-        Some(items) if !items.is_empty() => items,
-        _ => return Ok(None),
-    };
-    let plain = |v: &Bound<'_, PyAny>| {
-        v.is_none()
-            || v.is_exact_instance_of::<PyFloat>()
-            || v.is_exact_instance_of::<PyInt>()
-            || v.is_exact_instance_of::<PyString>()
-            || v.is_exact_instance_of::<PyBool>()
-    };
-    let table: Vec<Vec<Bound<'_, PyAny>>> = if items.iter().all(plain) {
-        if ncols == 1 && items.len() != 1 {
-            items.into_iter().map(|v| vec![v]).collect()
-        } else {
-            vec![items]
-        }
-    } else {
-        let Some(table) = items.iter().map(items_of).collect::<Option<Vec<_>>>() else { return Ok(None) };
-        let width = table[0].len();
-        if width == 0 || table.iter().any(|row| row.len() != width) {
-            return Ok(None);
-        }
-        table
-    };
-    let sc = scalars(data.py())?;
-    let n = table.len();
-    let columns = (0..table[0].len())
-        .map(|j| {
-            let values: Vec<_> = table.iter().map(|row| Some(row[j].clone())).collect();
-            Ok(Column::Rendered(render_column(&values, j, sc)?))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(Some(Converted { batch: Batch::Columns { rows: n, columns }, owner: None }))
-}
-
-/// The items of an exact list or tuple.
-fn items_of<'py>(v: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
-    if let Ok(list) = v.cast_exact::<PyList>() {
-        Some(list.iter().collect())
-    } else {
-        v.cast_exact::<PyTuple>().ok().map(|t| t.iter().collect())
-    }
-}
-
 /// Columns (1-D arrays of equal length) as a batch; the Python side builds these from data
 /// frames and lists.
 pub fn columns<'py>(py: Python<'py>, list: &Bound<'py, PyList>, shapes: &ShapeCache) -> PyResult<Converted> {
@@ -349,7 +298,7 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
-struct NumpyScalars {
+pub(super) struct NumpyScalars {
     bool_: Py<PyType>,
     integer: Py<PyType>,
     floating: Py<PyType>,
@@ -366,7 +315,7 @@ struct NumpyScalars {
 
 static SCALARS: PyOnceLock<NumpyScalars> = PyOnceLock::new();
 
-fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
+pub(super) fn scalars(py: Python<'_>) -> PyResult<&NumpyScalars> {
     SCALARS.get_or_try_init(py, || {
         let np = py.import("numpy")?;
         let dt = py.import("datetime")?;
@@ -430,7 +379,7 @@ fn render_objects(col: &Bound<'_, PyAny>, j: usize, rows: usize) -> PyResult<Ren
 
 /// Column `j`'s values (`None`: an empty cell) rendered, typed as a list's column of the same
 /// values is (`values::Seen`): one plain type makes a typed column.
-fn render_column(values: &[Option<Bound<'_, PyAny>>], j: usize, sc: &NumpyScalars) -> PyResult<Rendered> {
+pub(super) fn render_column(values: &[Option<Bound<'_, PyAny>>], j: usize, sc: &NumpyScalars) -> PyResult<Rendered> {
     let mut seen = Seen::default();
     let mut out = render_pass(values, j, sc, Respell::Keep, Some(&mut seen))?;
     match seen.respell() {

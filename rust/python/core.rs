@@ -13,6 +13,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use super::arrow;
 use super::convert::{self, Converted};
 use super::frame;
+use super::rows;
 use super::types::{PyChunk, PyCorrelation, PyManualClock};
 use crate::clock::{Clock, Partitioning};
 use crate::error::Error;
@@ -228,6 +229,15 @@ static TO_COLUMNS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static ROWS_IN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Names given by Python: each a str that is valid Unicode.
+/// Where each of a stream's fixed `names` is among the `labels` of a frame or dict the Python
+/// side converts (`stream::place`); a `ValueError` when by position a column would land under
+/// another of the names. A label that is not text (a lone surrogate) matches no name.
+#[pyfunction]
+pub fn place_columns(names: Vec<String>, labels: Vec<Bound<'_, PyString>>) -> PyResult<Vec<usize>> {
+    let labels: Vec<_> = labels.iter().map(|l| l.to_string_lossy()).collect();
+    Ok(crate::stream::place(&names, &labels)?)
+}
+
 fn names_of(obj: &Bound<'_, PyAny>, what: &'static str) -> PyResult<Vec<String>> {
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(format!("{what} must be a sequence of str, not one str")));
@@ -274,8 +284,11 @@ impl Binding {
         {
             return Ok(Input { batch, owner, labels });
         }
-        if let Some(Converted { batch, owner }) = convert::rows(data, ncols)? {
+        if let Some(Converted { batch, owner }) = rows::rows(data, ncols)? {
             return Ok(Input { batch, owner, labels: None });
+        }
+        if let Some((Converted { batch, owner }, labels)) = rows::mapping(data, names)? {
+            return Ok(Input { batch, owner, labels });
         }
         let out = TO_COLUMNS.import(py, "modeltap.tabular", "to_columns")?.call1((data, names, ncols, copy))?;
         let (columns, labels): (Bound<'_, PyList>, Option<Bound<'_, PyAny>>) = out.extract()?;

@@ -5,6 +5,7 @@ mod convert;
 mod core;
 mod error;
 mod frame;
+mod rows;
 mod types;
 
 use pyo3::intern;
@@ -34,5 +35,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(core::process_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(core::set_process_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(frame::_set_frame_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(core::place_columns, m)?)?;
     Ok(())
 }
