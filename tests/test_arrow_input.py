@@ -507,3 +507,27 @@ def test_close_releases_numpy_backed_arrow_data_without_a_hang(tmp_path: Path) -
         c.collect(pa.table({"v": pa.array(np.full(3, float(i)))}))
     assert modeltap.close()
     assert modeltap.stats()["rows_encoded"] == 6000
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: pl.DataFrame({"a": [1.5, 2.5], "n": pl.Series([None, None], dtype=pl.Null)}),
+        lambda: pl.DataFrame({"a": [1.5, 2.5], "n": pl.Series([None, None], dtype=pl.Null)}).to_arrow(),
+        lambda: {"a": [1.5, 2.5], "n": pl.Series([None, None], dtype=pl.Null)},
+    ],
+    ids=["polars", "pyarrow", "dict of a polars null Series"],
+)
+def test_null_columns_are_empty_fields_whoever_exports_them(store: modeltap.LocalStore, make: Any) -> None:
+    """polars exports a null column with a buffer the C data interface gives the type none of;
+    it is read as the interface defines it, not dropped when encoded."""
+    name = f"nulls{next(_names)}"
+    c = modeltap.Collector(name)
+    c.collect(make())
+    assert modeltap.flush()
+    assert modeltap.stats()["rows_dropped"]["arrow_import"] == 0
+    assert [line.split(",")[:2] for line in _lines(_written(store, name).read_bytes())] == [
+        ["a", "n"],
+        ["1.5", ""],
+        ["2.5", ""],
+    ]

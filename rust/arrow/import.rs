@@ -18,6 +18,7 @@ use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
 use std::sync::Arc;
 
 use arrow_array::{make_array, Array, ArrayRef, StructArray};
+use arrow_schema::DataType;
 
 use super::encode::{ArrowColumn, ArrowInputError, ArrowRows};
 use super::shape::Shape;
@@ -44,18 +45,59 @@ unsafe extern "C" fn release_nothing(array: *mut RawArray) {
     unsafe { (*array).release = None };
 }
 
-/// A copy of `array` for arrow-rs to import: the same buffers, but releasing it does nothing.
-/// The producer's memory stays owned by `array`, so that what arrow-rs builds can be dropped on
-/// the encoder thread while the producer's release runs where that is safe.
+/// Copies of a producer's null-typed arrays, kept while what was imported through them lives:
+/// polars exports a null array with one (null) buffer where the C data interface gives the type
+/// none, and arrow-rs refuses that, so the copies arrow-rs reads have none.
+#[derive(Default)]
+struct NullCopies {
+    // Boxed: the children arrays point at them, so they must not move as the Vec grows.
+    #[allow(clippy::vec_box)]
+    arrays: Vec<Box<RawArray>>,
+    children: Vec<Box<[*mut RawArray]>>,
+}
+
+/// `array` (a copy) made to hold no buffers when `data_type` is null.
+fn without_buffers(array: &mut RawArray, data_type: &DataType) {
+    if *data_type == DataType::Null {
+        array.n_buffers = 0;
+        array.buffers = std::ptr::null_mut();
+    }
+}
+
+/// A copy of `array` for arrow-rs to import, as `data_type`: the same buffers, but releasing it
+/// does nothing, and null-typed columns read as the interface defines them (`NullCopies`). The
+/// producer's memory stays owned by `array`, so that what arrow-rs builds can be dropped on the
+/// encoder thread while the producer's release runs where that is safe.
 ///
 /// # Safety
-/// `array` must stay alive (and unreleased) as long as anything imported from the copy.
-unsafe fn borrowed(array: &FFI_ArrowArray) -> FFI_ArrowArray {
+/// `array` must stay alive (and unreleased) as long as anything imported from the copy, and
+/// `nulls` as long as the import runs; `data_type` must be the array's type.
+unsafe fn borrowed(array: &FFI_ArrowArray, data_type: &DataType, nulls: &mut NullCopies) -> FFI_ArrowArray {
     // SAFETY: `FFI_ArrowArray` is the C struct, `#[repr(C)]` with these fields in this order;
     // only the copy's top-level release is replaced (arrow-rs releases children through it).
     unsafe {
         let mut copy = std::ptr::read(array);
-        (*(&mut copy as *mut FFI_ArrowArray).cast::<RawArray>()).release = Some(release_nothing);
+        let raw = &mut *(&mut copy as *mut FFI_ArrowArray).cast::<RawArray>();
+        raw.release = Some(release_nothing);
+        without_buffers(raw, data_type);
+        if let DataType::Struct(fields) = data_type {
+            let null = |f: &arrow_schema::FieldRef| *f.data_type() == DataType::Null;
+            if fields.iter().any(null) && raw.n_children == fields.len() as i64 && !raw.children.is_null() {
+                let mut children: Box<[*mut RawArray]> =
+                    std::slice::from_raw_parts(raw.children, fields.len()).to_vec().into_boxed_slice();
+                for (child, field) in children.iter_mut().zip(fields.iter()) {
+                    if null(field) && !child.is_null() {
+                        let mut one = Box::new(std::ptr::read(*child));
+                        one.release = Some(release_nothing);
+                        without_buffers(&mut one, field.data_type());
+                        *child = &mut *one;
+                        nulls.arrays.push(one);
+                    }
+                }
+                raw.children = children.as_mut_ptr();
+                nulls.children.push(children);
+            }
+        }
         copy
     }
 }
@@ -208,7 +250,10 @@ impl ArrowInput {
                 }
                 // SAFETY: the array came from the producer with this schema. It is validated
                 // below before any value is read; `kept` owns it longer than anything imported.
-                let data = unsafe { from_ffi_and_data_type(borrowed(&array), shape.data_type.clone()) };
+                let mut nulls = NullCopies::default();
+                let copy = unsafe { borrowed(&array, &shape.data_type, &mut nulls) };
+                let data = unsafe { from_ffi_and_data_type(copy, shape.data_type.clone()) };
+                drop(nulls); // read during the import only: the null type has no memory
                 self.kept.push(array);
                 let data = data.map_err(|e| ArrowInputError::Invalid(e.to_string()))?;
                 let array = make_array(data);
