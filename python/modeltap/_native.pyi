@@ -13,6 +13,7 @@ __all__ = [
     "ManualClock",
     "StreamHandle",
     "_set_frame_blocks",
+    "place_columns",
     "process_enabled",
     "set_process_enabled",
 ]
