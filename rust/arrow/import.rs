@@ -45,8 +45,8 @@ unsafe extern "C" fn release_nothing(array: *mut RawArray) {
     unsafe { (*array).release = None };
 }
 
-/// Copies of a producer's null-typed arrays, kept while what was imported through them lives:
-/// polars exports a null array with one (null) buffer where the C data interface gives the type
+/// Copies of a producer's null-typed arrays and of the children lists that point at them, kept
+/// while arrow-rs imports through them (a null array has no memory to outlive it): polars exports a null array with one (null) buffer where the C data interface gives the type
 /// none, and arrow-rs refuses that, so the copies arrow-rs reads have none.
 #[derive(Default)]
 struct NullCopies {

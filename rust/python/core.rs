@@ -228,7 +228,6 @@ static TO_COLUMNS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// ... and the one that counts their rows, for calls that are not admitted.
 static ROWS_IN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Names given by Python: each a str that is valid Unicode.
 /// Where each of a stream's fixed `names` is among the `labels` of a frame or dict the Python
 /// side converts (`stream::place`); a `ValueError` when by position a column would land under
 /// another of the names. A label that is not text (a lone surrogate) matches no name.
@@ -238,6 +237,7 @@ pub fn place_columns(names: Vec<String>, labels: Vec<Bound<'_, PyString>>) -> Py
     Ok(crate::stream::place(&names, &labels)?)
 }
 
+/// Names given by Python: each a str that is valid Unicode.
 fn names_of(obj: &Bound<'_, PyAny>, what: &'static str) -> PyResult<Vec<String>> {
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(format!("{what} must be a sequence of str, not one str")));

@@ -29,6 +29,14 @@ fn items_of<'py>(v: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
     }
 }
 
+/// The items of each of `values` when every one is an exact list or tuple and all have one
+/// length, not zero: a table's rows, or a dict's columns.
+fn equal_lengths<'py>(values: &[Bound<'py, PyAny>]) -> Option<Vec<Vec<Bound<'py, PyAny>>>> {
+    let lists = values.iter().map(items_of).collect::<Option<Vec<_>>>()?;
+    let n = lists.first()?.len();
+    (n != 0 && lists.iter().all(|l| l.len() == n)).then_some(lists)
+}
+
 /// `columns` (each a column's values, all of one length) rendered as a batch.
 fn render(py: Python<'_>, columns: Vec<Vec<Bound<'_, PyAny>>>) -> PyResult<Converted> {
     let sc = scalars(py)?;
@@ -71,31 +79,27 @@ pub fn rows(data: &Bound<'_, PyAny>, ncols: usize) -> PyResult<Option<Converted>
             vec![items]
         }
     } else {
-        let Some(table) = items.iter().map(items_of).collect::<Option<Vec<_>>>() else { return Ok(None) };
-        let width = table[0].len();
-        if width == 0 || table.iter().any(|row| row.len() != width) {
-            return Ok(None);
-        }
+        let Some(table) = equal_lengths(&items) else { return Ok(None) };
         table
     };
     Ok(Some(render(data.py(), transpose(table))?))
 }
 
-/// The keys of an exact dict when every one is a str and they are the stream's `names` in
-/// their order (or no names are fixed yet); `None` otherwise, for the Python side to place.
-fn keys_of(dict: &Bound<'_, PyDict>, names: Option<&[String]>) -> Option<Vec<String>> {
-    if dict.is_empty() || names.is_some_and(|n| n.len() != dict.len()) {
+/// A dict's `keys` as text when every one is a str and they are the stream's `names` in their
+/// order (or no names are fixed yet); `None` otherwise, for the Python side to place.
+fn keys_of(keys: &Bound<'_, PyList>, names: Option<&[String]>) -> Option<Vec<String>> {
+    if keys.is_empty() || names.is_some_and(|n| n.len() != keys.len()) {
         return None;
     }
-    let mut keys = Vec::with_capacity(dict.len());
-    for (j, key) in dict.keys().iter().enumerate() {
+    let mut text = Vec::with_capacity(keys.len());
+    for (j, key) in keys.iter().enumerate() {
         let key = key.cast_exact::<PyString>().ok()?.to_str().ok()?;
         if names.is_some_and(|n| n[j] != key) {
             return None;
         }
-        keys.push(key.to_owned());
+        text.push(key.to_owned());
     }
-    Some(keys)
+    Some(text)
 }
 
 /// A dict of plain values (one row) or of lists or tuples of one length (its columns), or a
@@ -108,24 +112,20 @@ pub fn mapping(
 ) -> PyResult<Option<(Converted, Option<Vec<String>>)>> {
     let labels = |keys: Vec<String>| names.is_none().then_some(keys);
     if let Ok(dict) = data.cast_exact::<PyDict>() {
-        let Some(keys) = keys_of(dict, names) else { return Ok(None) };
+        let Some(keys) = keys_of(&dict.keys(), names) else { return Ok(None) };
         let values: Vec<_> = dict.values().iter().collect();
         let columns = if values.iter().all(plain) {
             values.into_iter().map(|v| vec![v]).collect()
         } else {
-            let Some(columns) = values.iter().map(items_of).collect::<Option<Vec<_>>>() else { return Ok(None) };
-            let rows = columns[0].len();
-            if rows == 0 || columns.iter().any(|c| c.len() != rows) {
-                return Ok(None);
-            }
+            let Some(columns) = equal_lengths(&values) else { return Ok(None) };
             columns
         };
         return Ok(Some((render(data.py(), columns)?, labels(keys))));
     }
     let Some(records) = items_of(data) else { return Ok(None) };
     let Some(first) = records.first().and_then(|r| r.cast_exact::<PyDict>().ok()) else { return Ok(None) };
-    let Some(keys) = keys_of(first, names) else { return Ok(None) };
-    let key_objects: Vec<_> = first.keys().iter().collect();
+    let key_objects = first.keys();
+    let Some(keys) = keys_of(&key_objects, names) else { return Ok(None) };
     let mut table = Vec::with_capacity(records.len());
     for record in &records {
         let Ok(record) = record.cast_exact::<PyDict>() else { return Ok(None) };
@@ -133,7 +133,7 @@ pub fn mapping(
             return Ok(None);
         }
         let mut row = Vec::with_capacity(key_objects.len());
-        for key in &key_objects {
+        for key in key_objects.iter() {
             let Some(v) = record.get_item(key)? else { return Ok(None) };
             row.push(v);
         }
